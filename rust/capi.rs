@@ -1,0 +1,1 @@
+//! C API (extern "C" functions exported from the staticlib).

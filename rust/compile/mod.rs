@@ -1,0 +1,1 @@
+//! Graph compilation: topological order, shape inference, constant folding, fusion, lowering to steps.

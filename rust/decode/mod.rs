@@ -1,0 +1,1 @@
+//! ONNX protobuf decoding: the in-place wire reader used on the device.

@@ -1,0 +1,26 @@
+//! rtonnx: load ONNX models and run small CNNs on microcontrollers.
+//!
+//! The crate is `#![no_std]` with `alloc`. Loading reads the ONNX protobuf in place
+//! ([`decode`]), compiles the graph into an execution plan with static shapes, folded
+//! constants, fused operators and one memory arena ([`compile`], [`plan`]), and
+//! [`runtime::Model::run`] executes it without allocating. The C API lives in [`capi`].
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)
+)]
+
+extern crate alloc;
+
+pub mod capi;
+pub mod compile;
+pub mod decode;
+pub mod error;
+pub mod ops;
+pub mod plan;
+pub mod platform;
+pub mod runtime;
+
+pub use error::{Error, ErrorCode, Result};
+pub use runtime::{Model, NodeInfo, TensorInfo};

@@ -1,0 +1,1 @@
+//! Operator kernels over plain slices, one file per operator family.

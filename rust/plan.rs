@@ -1,0 +1,1 @@
+//! Memory planning: one arena, offsets by tensor liveness.
