@@ -1,1 +1,596 @@
-//! Graph compilation: topological order, shape inference, constant folding, fusion, lowering to steps.
+//! Graph compilation, once at load time.
+//!
+//! The decoded graph is checked (opsets, names), sorted topologically, and lowered node by
+//! node in that order with static shapes: nodes whose inputs are all known at load time are
+//! evaluated here (constant folding, including the int64 shape arithmetic exporters emit),
+//! view-only nodes (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout) become aliases,
+//! BatchNormalization is folded into a preceding Conv and activations and biases are fused
+//! into the producing Conv/Dense/Gemm. The remaining steps go to the memory planner.
+
+mod attrs;
+mod graph;
+mod lower;
+mod lower_layout;
+mod lower_math;
+mod lower_nn;
+mod tensor;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::decode::model::{DimDesc, ModelDesc, NodeDesc};
+use crate::error::{err, Error, ErrorCode, Result};
+use crate::runtime::step::{Kernel, Loc, Step};
+use crate::runtime::NodeInfo;
+
+pub(crate) use tensor::{ConstData, DType};
+
+/// Lowest and highest default-domain opset versions supported.
+pub const OPSET_RANGE: (i64, i64) = (7, 21);
+/// Lowest and highest IR versions accepted.
+pub const IR_RANGE: (i64, i64) = (3, 11);
+/// Largest number of elements of a tensor computed at load time or planned in the arena.
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 24;
+
+/// A tensor value during compilation.
+#[derive(Clone, Debug)]
+pub(crate) struct Value {
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub kind: ValueKind,
+}
+
+/// Where a value's data is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ValueKind {
+    /// Not produced yet.
+    Pending,
+    /// Known at load time: constant `id`.
+    Const(usize),
+    /// Computed at run time into buffer `id` (several values may view one buffer).
+    Runtime(usize),
+}
+
+/// A runtime buffer (one arena allocation).
+#[derive(Clone, Debug)]
+pub(crate) struct Buffer {
+    pub len: usize,
+    /// Step writing it, or `None` for a graph input.
+    pub producer: Option<usize>,
+    /// The value the producing step wrote (aliases have other value ids).
+    pub value: usize,
+}
+
+/// Result of compilation, consumed by the runtime.
+pub(crate) struct Compiled {
+    pub steps: Vec<Step>,
+    pub infos: Vec<NodeInfo>,
+    pub buffers: Vec<Buffer>,
+    pub consts: Vec<ConstData>,
+    /// Graph inputs: name, shape, buffer.
+    pub inputs: Vec<(String, Vec<usize>, usize)>,
+    /// Graph outputs: name, shape, location (Buf or Const).
+    pub outputs: Vec<(String, Vec<usize>, Loc)>,
+    /// Initializers that reached the weight store unchanged: name, shape, const id.
+    pub initializers: Vec<(String, Vec<usize>, usize)>,
+}
+
+/// Compilation state shared by the lowering functions.
+pub(crate) struct Ctx<'a> {
+    pub opset: i64,
+    pub names: graph::NameTable<'a>,
+    pub values: Vec<Value>,
+    /// Number of node inputs and graph outputs reading each value.
+    pub uses: Vec<usize>,
+    pub is_output: Vec<bool>,
+    pub consts: Vec<ConstData>,
+    pub buffers: Vec<Buffer>,
+    pub steps: Vec<Step>,
+    pub infos: Vec<NodeInfo>,
+    /// Total elements of constants computed at load time (bounded).
+    pub folded_elements: usize,
+    pub fold_budget: usize,
+}
+
+pub(crate) fn push<T>(v: &mut Vec<T>, x: T) -> Result<()> {
+    v.try_reserve(1)?;
+    v.push(x);
+    Ok(())
+}
+
+pub(crate) fn to_vec<T: Clone>(s: &[T]) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(s.len())?;
+    v.extend_from_slice(s);
+    Ok(v)
+}
+
+pub(crate) fn string_of(s: &str) -> Result<String> {
+    let mut out = String::new();
+    out.try_reserve_exact(s.len())?;
+    out.push_str(s);
+    Ok(out)
+}
+
+/// Number of elements of a shape, failing on overflow or above the limit.
+pub(crate) fn numel(shape: &[usize]) -> Result<usize> {
+    let mut n: usize = 1;
+    for &d in shape {
+        n = n
+            .checked_mul(d)
+            .ok_or(err(ErrorCode::InvalidDimension, "element count overflows"))?;
+    }
+    if n > MAX_TENSOR_ELEMENTS {
+        return Err(err(ErrorCode::LimitExceeded, "tensor larger than 2^24 elements"));
+    }
+    Ok(n)
+}
+
+/// The input of a node being lowered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct In {
+    pub id: usize,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn value(&self, v: In) -> Result<&Value> {
+        self.values
+            .get(v.id)
+            .ok_or(err(ErrorCode::InvalidArgument, "value id"))
+    }
+
+    pub(crate) fn shape(&self, v: In) -> Result<&[usize]> {
+        Ok(&self.value(v)?.shape)
+    }
+
+    /// Constant data of a value, if it is known at load time.
+    pub(crate) fn konst(&self, v: In) -> Result<Option<&ConstData>> {
+        match self.value(v)?.kind {
+            ValueKind::Const(c) => Ok(self.consts.get(c)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Constant int64 data (shape tensors), converting float constants is not allowed.
+    pub(crate) fn const_i64(&self, v: In) -> Result<Option<&[i64]>> {
+        match self.konst(v)? {
+            Some(ConstData::I64(d)) => Ok(Some(d)),
+            Some(ConstData::F32(_)) => Err(err(
+                ErrorCode::UnsupportedDataType,
+                "expected an int64 tensor",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn const_f32(&self, v: In) -> Result<Option<&[f32]>> {
+        match self.konst(v)? {
+            Some(ConstData::F32(d)) => Ok(Some(d)),
+            Some(ConstData::I64(_)) => Err(err(
+                ErrorCode::UnsupportedDataType,
+                "expected a float tensor",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The operand location of a value for a step (buffer or constant).
+    pub(crate) fn loc(&self, v: In) -> Result<Loc> {
+        let val = self.value(v)?;
+        if val.dtype != DType::F32 {
+            return Err(err(
+                ErrorCode::UnsupportedDataType,
+                "only float32 tensors can be computed at run time",
+            ));
+        }
+        match val.kind {
+            ValueKind::Const(c) => Ok(Loc::Const(c)),
+            ValueKind::Runtime(b) => Ok(Loc::Buf(b)),
+            ValueKind::Pending => Err(err(ErrorCode::DanglingInput, "value not computed")),
+        }
+    }
+
+    fn set(&mut self, out: usize, value: Value) -> Result<()> {
+        let slot = self
+            .values
+            .get_mut(out)
+            .ok_or(err(ErrorCode::InvalidArgument, "value id"))?;
+        if slot.kind != ValueKind::Pending {
+            return Err(err(ErrorCode::DuplicateOutput, ""));
+        }
+        *slot = value;
+        Ok(())
+    }
+
+    /// Defines `out` as a constant.
+    pub(crate) fn define_const(&mut self, out: usize, shape: Vec<usize>, data: ConstData) -> Result<()> {
+        let n = numel(&shape)?;
+        if data.len() != n {
+            return Err(err(ErrorCode::DataSize, "folded tensor size"));
+        }
+        self.folded_elements = self.folded_elements.saturating_add(n);
+        if self.folded_elements > self.fold_budget {
+            return Err(err(
+                ErrorCode::LimitExceeded,
+                "constants computed at load time exceed the budget",
+            ));
+        }
+        let dtype = data.dtype();
+        let id = self.consts.len();
+        push(&mut self.consts, data)?;
+        self.set(
+            out,
+            Value {
+                shape,
+                dtype,
+                kind: ValueKind::Const(id),
+            },
+        )
+    }
+
+    /// Defines `out` as a view of `of` with another shape (same element count).
+    pub(crate) fn alias(&mut self, out: usize, of: In, shape: Vec<usize>) -> Result<()> {
+        let src = self.value(of)?.clone();
+        if numel(&shape)? != numel(&src.shape)? {
+            return Err(err(ErrorCode::ShapeMismatch, "reshape changes the element count"));
+        }
+        self.set(
+            out,
+            Value {
+                shape,
+                dtype: src.dtype,
+                kind: src.kind,
+            },
+        )
+    }
+
+    /// Adds a step writing a new runtime buffer for value `out`.
+    pub(crate) fn add_step(
+        &mut self,
+        node: &NodeDesc<'_>,
+        out: usize,
+        shape: Vec<usize>,
+        kernel: Kernel,
+        inputs: Vec<Loc>,
+        op: &str,
+        params: usize,
+        macs: u64,
+    ) -> Result<()> {
+        let len = numel(&shape)?;
+        let mut input_shapes = Vec::new();
+        input_shapes.try_reserve_exact(inputs.len())?;
+        for loc in &inputs {
+            let s = match *loc {
+                Loc::Buf(b) => {
+                    let v = self.buffers.get(b).map(|b| b.value).unwrap_or(0);
+                    self.values.get(v).map(|v| v.shape.as_slice()).unwrap_or(&[])
+                }
+                _ => &[],
+            };
+            input_shapes.push(to_vec(s)?);
+        }
+        let buf = self.buffers.len();
+        let step = self.steps.len();
+        push(
+            &mut self.buffers,
+            Buffer {
+                len,
+                producer: Some(step),
+                value: out,
+            },
+        )?;
+        push(
+            &mut self.infos,
+            NodeInfo {
+                op: string_of(op)?,
+                name: string_of(node.name)?,
+                input_shapes,
+                output_shape: to_vec(&shape)?,
+                params,
+                macs,
+            },
+        )?;
+        push(
+            &mut self.steps,
+            Step {
+                kernel,
+                inputs,
+                output: Loc::Buf(buf),
+            },
+        )?;
+        self.set(
+            out,
+            Value {
+                shape,
+                dtype: DType::F32,
+                kind: ValueKind::Runtime(buf),
+            },
+        )
+    }
+
+    /// If `v` was written directly by a step that no other node reads, that step's index.
+    pub(crate) fn sole_producer(&self, v: In) -> Option<usize> {
+        let val = self.values.get(v.id)?;
+        let ValueKind::Runtime(b) = val.kind else {
+            return None;
+        };
+        let buf = self.buffers.get(b)?;
+        if buf.value != v.id
+            || self.uses.get(v.id).copied() != Some(1)
+            || self.is_output.get(v.id).copied() != Some(false)
+        {
+            return None;
+        }
+        buf.producer
+    }
+
+    /// Appends "+suffix" to a step's op name in the info table.
+    pub(crate) fn rename_step(&mut self, step: usize, suffix: &str) -> Result<()> {
+        if let Some(info) = self.infos.get_mut(step) {
+            info.op.try_reserve(suffix.len() + 1)?;
+            info.op.push('+');
+            info.op.push_str(suffix);
+        }
+        Ok(())
+    }
+}
+
+/// Validates the model header: IR version and the default-domain opset.
+fn check_header(model: &ModelDesc<'_>) -> Result<i64> {
+    if model.ir_version < IR_RANGE.0 || model.ir_version > IR_RANGE.1 {
+        return Err(err(
+            ErrorCode::UnsupportedIrVersion,
+            "IR version must be 3 to 11",
+        ));
+    }
+    let mut opset = None;
+    for o in &model.opsets {
+        if o.domain.is_empty() || o.domain == "ai.onnx" {
+            opset = Some(o.version);
+        }
+    }
+    let opset = opset.ok_or(err(
+        ErrorCode::UnsupportedOpset,
+        "the model imports no default-domain opset",
+    ))?;
+    if opset < OPSET_RANGE.0 || opset > OPSET_RANGE.1 {
+        return Err(err(
+            ErrorCode::UnsupportedOpset,
+            "default-domain opset must be 7 to 21",
+        ));
+    }
+    Ok(opset)
+}
+
+/// Compiles a decoded model. `file_len` bounds the work done at load time.
+pub(crate) fn compile(model: &ModelDesc<'_>, file_len: usize) -> Result<Compiled> {
+    let opset = check_header(model)?;
+    let g = model
+        .graph
+        .as_ref()
+        .ok_or(err(ErrorCode::EmptyGraph, "the model has no graph"))?;
+    if g.nodes.is_empty() {
+        return Err(err(ErrorCode::EmptyGraph, "the graph has no nodes"));
+    }
+    if g.outputs.is_empty() {
+        return Err(err(ErrorCode::EmptyGraph, "the graph has no outputs"));
+    }
+    if g.sparse_initializers > 0 {
+        return Err(err(
+            ErrorCode::UnsupportedDataType,
+            "sparse initializers are not supported",
+        ));
+    }
+    for n in &g.nodes {
+        if !(n.domain.is_empty() || n.domain == "ai.onnx") {
+            return Err(err(ErrorCode::UnsupportedDomain, "").with_name(n.domain));
+        }
+    }
+
+    let names = graph::NameTable::build(g)?;
+    let order = graph::topological_order(g, &names)?;
+    let count = names.len();
+    let mut values = Vec::new();
+    values.try_reserve_exact(count)?;
+    values.resize(
+        count,
+        Value {
+            shape: Vec::new(),
+            dtype: DType::F32,
+            kind: ValueKind::Pending,
+        },
+    );
+    let mut uses = Vec::new();
+    uses.try_reserve_exact(count)?;
+    uses.resize(count, 0usize);
+    let mut is_output = Vec::new();
+    is_output.try_reserve_exact(count)?;
+    is_output.resize(count, false);
+    for n in &g.nodes {
+        for name in n.inputs.iter().filter(|s| !s.is_empty()) {
+            let id = names.find(name).ok_or_else(|| {
+                err(ErrorCode::DanglingInput, "").with_name(name)
+            })?;
+            if let Some(u) = uses.get_mut(id) {
+                *u += 1;
+            }
+        }
+    }
+    for o in &g.outputs {
+        let id = names
+            .find(o.name)
+            .ok_or_else(|| err(ErrorCode::DanglingInput, "graph output").with_name(o.name))?;
+        if let Some(u) = uses.get_mut(id) {
+            *u += 1;
+        }
+        if let Some(f) = is_output.get_mut(id) {
+            *f = true;
+        }
+    }
+
+    let mut cx = Ctx {
+        opset,
+        names,
+        values,
+        uses,
+        is_output,
+        consts: Vec::new(),
+        buffers: Vec::new(),
+        steps: Vec::new(),
+        infos: Vec::new(),
+        folded_elements: 0,
+        fold_budget: file_len.saturating_mul(4).saturating_add(1 << 20),
+    };
+
+    // Initializers become constants.
+    let mut initializer_ids = Vec::new();
+    for t in &g.initializers {
+        let id = cx
+            .names
+            .find(t.name)
+            .ok_or(err(ErrorCode::InvalidArgument, "initializer name"))?;
+        let (shape, data) = tensor::from_desc(t)?;
+        let c = cx.consts.len();
+        let dtype = data.dtype();
+        push(&mut cx.consts, data)?;
+        let slot = cx
+            .values
+            .get_mut(id)
+            .ok_or(err(ErrorCode::InvalidArgument, "value id"))?;
+        *slot = Value {
+            shape,
+            dtype,
+            kind: ValueKind::Const(c),
+        };
+        push(&mut initializer_ids, (t.name, id, c))?;
+    }
+
+    // Graph inputs that are not initializers get arena buffers.
+    let mut inputs = Vec::new();
+    for vi in &g.inputs {
+        let id = cx
+            .names
+            .find(vi.name)
+            .ok_or(err(ErrorCode::InvalidArgument, "input name"))?;
+        if g.initializers.iter().any(|t| t.name == vi.name) {
+            continue;
+        }
+        let shape = input_shape(vi)?;
+        let len = numel(&shape)?;
+        let buf = cx.buffers.len();
+        push(
+            &mut cx.buffers,
+            Buffer {
+                len,
+                producer: None,
+                value: id,
+            },
+        )?;
+        if let Some(slot) = cx.values.get_mut(id) {
+            *slot = Value {
+                shape: to_vec(&shape)?,
+                dtype: DType::F32,
+                kind: ValueKind::Runtime(buf),
+            };
+        }
+        push(&mut inputs, (string_of(vi.name)?, shape, buf))?;
+    }
+    if inputs.is_empty() {
+        return Err(err(ErrorCode::EmptyGraph, "the graph has no runtime inputs"));
+    }
+
+    for &i in &order {
+        let node = g
+            .nodes
+            .get(i)
+            .ok_or(err(ErrorCode::InvalidArgument, "node index"))?;
+        lower::lower_node(&mut cx, node).map_err(|e: Error| {
+            e.with_name(if node.name.is_empty() {
+                node.op_type
+            } else {
+                node.name
+            })
+        })?;
+    }
+
+    let mut outputs = Vec::new();
+    for o in &g.outputs {
+        let id = cx
+            .names
+            .find(o.name)
+            .ok_or(err(ErrorCode::DanglingInput, "graph output").with_name(o.name))?;
+        let v = cx
+            .values
+            .get(id)
+            .ok_or(err(ErrorCode::InvalidArgument, "value id"))?;
+        if v.dtype != DType::F32 {
+            return Err(err(
+                ErrorCode::UnsupportedDataType,
+                "graph outputs must be float32",
+            )
+            .with_name(o.name));
+        }
+        let loc = match v.kind {
+            ValueKind::Const(c) => Loc::Const(c),
+            ValueKind::Runtime(b) => Loc::Buf(b),
+            ValueKind::Pending => {
+                return Err(err(ErrorCode::DanglingInput, "graph output").with_name(o.name))
+            }
+        };
+        push(&mut outputs, (string_of(o.name)?, to_vec(&v.shape)?, loc))?;
+    }
+
+    let mut initializers = Vec::new();
+    for (name, id, c) in initializer_ids {
+        if let Some(v) = cx.values.get(id) {
+            if v.kind == ValueKind::Const(c) && v.dtype == DType::F32 {
+                push(&mut initializers, (string_of(name)?, to_vec(&v.shape)?, c))?;
+            }
+        }
+    }
+
+    Ok(Compiled {
+        steps: cx.steps,
+        infos: cx.infos,
+        buffers: cx.buffers,
+        consts: cx.consts,
+        inputs,
+        outputs,
+        initializers,
+    })
+}
+
+/// The static shape of a graph input: a symbolic, unknown or zero first (batch) dimension is 1.
+fn input_shape(vi: &crate::decode::model::ValueInfoDesc<'_>) -> Result<Vec<usize>> {
+    if vi.is_other_type || !vi.is_tensor {
+        return Err(err(ErrorCode::UnsupportedDataType, "input is not a tensor").with_name(vi.name));
+    }
+    if vi.elem_type != crate::decode::model::data_type::FLOAT {
+        return Err(err(ErrorCode::UnsupportedDataType, "inputs must be float32").with_name(vi.name));
+    }
+    let dims = vi
+        .shape
+        .as_ref()
+        .ok_or(err(ErrorCode::InvalidDimension, "input has no shape").with_name(vi.name))?;
+    let mut shape = Vec::new();
+    shape.try_reserve_exact(dims.len())?;
+    for (i, d) in dims.iter().enumerate() {
+        let v = match *d {
+            DimDesc::Value(v) if v > 0 => v,
+            DimDesc::Value(0) | DimDesc::Param(_) | DimDesc::Unknown if i == 0 => 1,
+            DimDesc::Value(v) if v < 0 => {
+                return Err(err(ErrorCode::InvalidDimension, "negative dimension").with_name(vi.name))
+            }
+            _ => {
+                return Err(err(
+                    ErrorCode::InvalidDimension,
+                    "only the first (batch) dimension may be symbolic",
+                )
+                .with_name(vi.name))
+            }
+        };
+        shape.push(usize::try_from(v).map_err(|_| err(ErrorCode::InvalidDimension, "dimension too large"))?);
+    }
+    numel(&shape)?;
+    Ok(shape)
+}

@@ -1,0 +1,226 @@
+//! Node dispatch, input/output helpers and generic constant folding.
+
+use alloc::vec::Vec;
+
+use super::{lower_layout, lower_math, lower_nn, push, Ctx, In, ValueKind};
+use crate::compile::ConstData;
+use crate::decode::model::NodeDesc;
+use crate::error::{err, ErrorCode, Result};
+use crate::runtime::step::Loc;
+
+/// Most inputs a node may have (Concat is the only variadic operator supported).
+pub(crate) const MAX_NODE_INPUTS: usize = 64;
+
+/// The resolved inputs of a node (`None` for an omitted optional input).
+pub(crate) struct Inputs {
+    ids: Vec<Option<In>>,
+}
+
+impl Inputs {
+    /// Required input `i`.
+    pub(crate) fn get(&self, i: usize) -> Result<In> {
+        self.opt(i)
+            .ok_or(err(ErrorCode::InvalidArgument, "a required input is missing"))
+    }
+    /// Optional input `i`.
+    pub(crate) fn opt(&self, i: usize) -> Option<In> {
+        self.ids.get(i).copied().flatten()
+    }
+    /// Number of listed inputs (including omitted ones).
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// The value id of output `i` (`None` when absent).
+pub(crate) fn output(cx: &Ctx<'_>, node: &NodeDesc<'_>, i: usize) -> Option<usize> {
+    node.outputs
+        .get(i)
+        .filter(|s| !s.is_empty())
+        .and_then(|s| cx.names.find(s))
+}
+
+/// The value id of output 0, which every supported operator has.
+pub(crate) fn output0(cx: &Ctx<'_>, node: &NodeDesc<'_>) -> Result<usize> {
+    output(cx, node, 0).ok_or(err(ErrorCode::InvalidArgument, "node has no output"))
+}
+
+/// Fails if optional output `i` exists and is read by anything.
+pub(crate) fn reject_used_output(cx: &Ctx<'_>, node: &NodeDesc<'_>, i: usize, what: &'static str) -> Result<()> {
+    if let Some(id) = output(cx, node, i) {
+        if cx.uses.get(id).copied().unwrap_or(0) > 0 {
+            return Err(err(ErrorCode::UnsupportedAttribute, what));
+        }
+    }
+    Ok(())
+}
+
+/// Lowers one node: a step, an alias or a constant for each output.
+pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
+    if node.inputs.len() > MAX_NODE_INPUTS {
+        return Err(err(ErrorCode::LimitExceeded, "node has more than 64 inputs"));
+    }
+    let mut ids = Vec::new();
+    ids.try_reserve_exact(node.inputs.len())?;
+    let mut all_const = true;
+    for name in &node.inputs {
+        if name.is_empty() {
+            ids.push(None);
+            continue;
+        }
+        let id = cx
+            .names
+            .find(name)
+            .ok_or_else(|| err(ErrorCode::DanglingInput, "").with_name(name))?;
+        match cx.values.get(id).map(|v| v.kind) {
+            Some(ValueKind::Pending) | None => {
+                return Err(err(ErrorCode::DanglingInput, "").with_name(name))
+            }
+            Some(ValueKind::Runtime(_)) => all_const = false,
+            Some(ValueKind::Const(_)) => {}
+        }
+        ids.push(Some(In { id }));
+    }
+    let ins = Inputs { ids };
+    let first_step = cx.steps.len();
+    let first_buffer = cx.buffers.len();
+
+    match node.op_type {
+        "Conv" => lower_nn::conv(cx, node, &ins)?,
+        "MaxPool" => lower_nn::pool(cx, node, &ins, true)?,
+        "AveragePool" => lower_nn::pool(cx, node, &ins, false)?,
+        "GlobalAveragePool" => lower_nn::global_pool(cx, node, &ins, false)?,
+        "GlobalMaxPool" => lower_nn::global_pool(cx, node, &ins, true)?,
+        "BatchNormalization" => lower_nn::batch_norm(cx, node, &ins)?,
+        "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" | "Clip" => {
+            lower_math::activation(cx, node, &ins)?
+        }
+        "Softmax" | "LogSoftmax" => lower_math::softmax(cx, node, &ins)?,
+        "MatMul" => lower_math::matmul(cx, node, &ins)?,
+        "Gemm" => lower_math::gemm(cx, node, &ins)?,
+        "Add" | "Sub" | "Mul" | "Div" => lower_math::binary(cx, node, &ins)?,
+        "Reshape" => lower_layout::reshape(cx, node, &ins)?,
+        "Flatten" => lower_layout::flatten(cx, node, &ins)?,
+        "Squeeze" => lower_layout::squeeze(cx, node, &ins)?,
+        "Unsqueeze" => lower_layout::unsqueeze(cx, node, &ins)?,
+        "Identity" => lower_layout::identity(cx, node, &ins)?,
+        "Dropout" => lower_layout::dropout(cx, node, &ins)?,
+        "Transpose" => lower_layout::transpose(cx, node, &ins)?,
+        "Concat" => lower_layout::concat(cx, node, &ins)?,
+        "Pad" => lower_layout::pad(cx, node, &ins)?,
+        "Gather" => lower_layout::gather(cx, node, &ins)?,
+        "Slice" => lower_layout::slice(cx, node, &ins)?,
+        "Shape" => lower_layout::shape(cx, node, &ins)?,
+        "Constant" => lower_layout::constant(cx, node)?,
+        "ConstantOfShape" => lower_layout::constant_of_shape(cx, node, &ins)?,
+        "Cast" => lower_layout::cast(cx, node, &ins)?,
+        other => {
+            return Err(err(ErrorCode::UnsupportedOperator, "").with_name(other));
+        }
+    }
+
+    if all_const && cx.steps.len() > first_step {
+        fold_steps(cx, first_step, first_buffer)?;
+    }
+    Ok(())
+}
+
+/// Evaluates the steps just added for a node whose inputs are all constants, turns the values
+/// they wrote into constants, and removes the steps.
+fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Result<()> {
+    // Pack the constants the steps read into one temporary weight store.
+    let mut weights: Vec<f32> = Vec::new();
+    let mut placed: Vec<(usize, usize, usize)> = Vec::new(); // const id, offset, len
+    let mut arena_offsets: Vec<(usize, usize)> = Vec::new(); // offset, len per new buffer
+    let mut arena_len = 0usize;
+    for b in cx.buffers.get(first_buffer..).unwrap_or(&[]) {
+        push(&mut arena_offsets, (arena_len, b.len))?;
+        arena_len = arena_len
+            .checked_add(b.len)
+            .ok_or(err(ErrorCode::LimitExceeded, "folded tensors too large"))?;
+    }
+    let steps = cx.steps.get(first_step..).unwrap_or(&[]);
+    let mut resolved = Vec::new();
+    for step in steps {
+        let mut s = step.clone();
+        for loc in s.inputs.iter_mut().chain(core::iter::once(&mut s.output)) {
+            *loc = match *loc {
+                Loc::Const(c) => {
+                    let (off, len) = match placed.iter().find(|p| p.0 == c) {
+                        Some(&(_, off, len)) => (off, len),
+                        None => {
+                            let data = match cx.consts.get(c) {
+                                Some(ConstData::F32(d)) => d,
+                                _ => {
+                                    return Err(err(
+                                        ErrorCode::UnsupportedDataType,
+                                        "cannot fold a non-float tensor",
+                                    ))
+                                }
+                            };
+                            let off = weights.len();
+                            weights.try_reserve(data.len())?;
+                            weights.extend_from_slice(data);
+                            push(&mut placed, (c, off, data.len()))?;
+                            (off, data.len())
+                        }
+                    };
+                    Loc::Weight { off, len }
+                }
+                Loc::Buf(b) => {
+                    let &(off, len) = b
+                        .checked_sub(first_buffer)
+                        .and_then(|i| arena_offsets.get(i))
+                        .ok_or(err(ErrorCode::InvalidArgument, "fold reads a runtime tensor"))?;
+                    Loc::Arena { off, len }
+                }
+                other => other,
+            };
+        }
+        push(&mut resolved, s)?;
+    }
+    let mut arena: Vec<f32> = Vec::new();
+    arena.try_reserve_exact(arena_len)?;
+    arena.resize(arena_len, 0.0);
+    for s in &resolved {
+        s.execute(&mut arena, &weights)?;
+    }
+    // Every value that viewed a new buffer becomes a constant (one copy per buffer).
+    let mut buffer_const: Vec<Option<usize>> = Vec::new();
+    buffer_const.try_reserve_exact(arena_offsets.len())?;
+    buffer_const.resize(arena_offsets.len(), None);
+    for vi in 0..cx.values.len() {
+        let Some(ValueKind::Runtime(b)) = cx.values.get(vi).map(|v| v.kind) else {
+            continue;
+        };
+        let Some(local) = b.checked_sub(first_buffer) else {
+            continue;
+        };
+        let c = match buffer_const.get(local).copied().flatten() {
+            Some(c) => c,
+            None => {
+                let &(off, len) = arena_offsets
+                    .get(local)
+                    .ok_or(err(ErrorCode::InvalidArgument, "buffer"))?;
+                let data = super::to_vec(arena.get(off..off + len).unwrap_or(&[]))?;
+                cx.folded_elements = cx.folded_elements.saturating_add(len);
+                if cx.folded_elements > cx.fold_budget {
+                    return Err(err(ErrorCode::LimitExceeded, "constants computed at load time exceed the budget"));
+                }
+                let c = cx.consts.len();
+                push(&mut cx.consts, ConstData::F32(data))?;
+                if let Some(slot) = buffer_const.get_mut(local) {
+                    *slot = Some(c);
+                }
+                c
+            }
+        };
+        if let Some(v) = cx.values.get_mut(vi) {
+            v.kind = ValueKind::Const(c);
+        }
+    }
+    cx.steps.truncate(first_step);
+    cx.infos.truncate(first_step);
+    cx.buffers.truncate(first_buffer);
+    Ok(())
+}

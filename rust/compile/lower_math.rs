@@ -1,0 +1,313 @@
+//! Lowering of activations, softmax, MatMul/Gemm and broadcasting arithmetic.
+
+use alloc::vec::Vec;
+
+use super::attrs::Attrs;
+use super::lower::{output0, Inputs};
+use super::{numel, to_vec, ConstData, Ctx, In, ValueKind};
+use crate::decode::model::NodeDesc;
+use crate::error::{err, ErrorCode, Result};
+use crate::ops::activation::Activation;
+use crate::ops::binary::{self, BinaryOp, Broadcast};
+use crate::ops::matmul::{BatchedMatMul, Gemm, GemmBias};
+use crate::runtime::step::Kernel;
+
+fn scalar_const(cx: &Ctx<'_>, v: Option<In>, default: f32) -> Result<f32> {
+    match v {
+        None => Ok(default),
+        Some(v) => {
+            let d = cx
+                .const_f32(v)?
+                .ok_or(err(ErrorCode::UnsupportedAttribute, "Clip bounds must be constant"))?;
+            match d {
+                [x] => Ok(*x),
+                _ => Err(err(ErrorCode::ShapeMismatch, "Clip bounds must be scalars")),
+            }
+        }
+    }
+}
+
+/// Relu, LeakyRelu, Sigmoid, Tanh, Clip: fused into the producing Conv/Dense/Gemm when it has
+/// no other reader, otherwise an element-wise step.
+pub(crate) fn activation(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+    let a = Attrs::new(node);
+    let act = match node.op_type {
+        "Relu" => Activation::Relu,
+        "LeakyRelu" => Activation::LeakyRelu {
+            alpha: a.float("alpha", 0.01)?,
+        },
+        "Sigmoid" => Activation::Sigmoid,
+        "Tanh" => Activation::Tanh,
+        _ => {
+            let (min, max) = if cx.opset < 11 {
+                (a.float("min", f32::MIN)?, a.float("max", f32::MAX)?)
+            } else {
+                (
+                    scalar_const(cx, ins.opt(1), f32::MIN)?,
+                    scalar_const(cx, ins.opt(2), f32::MAX)?,
+                )
+            };
+            Activation::Clip { min, max }
+        }
+    };
+    let x = ins.get(0)?;
+    let shape = to_vec(cx.shape(x)?)?;
+    let out = output0(cx, node)?;
+    if let Some(s) = cx.sole_producer(x) {
+        let fused = match cx.steps.get_mut(s).map(|s| &mut s.kernel) {
+            Some(Kernel::Conv { act: slot, .. })
+            | Some(Kernel::Dense { act: slot, .. })
+            | Some(Kernel::Gemm { act: slot, .. })
+                if *slot == Activation::None =>
+            {
+                *slot = act;
+                true
+            }
+            _ => false,
+        };
+        if fused {
+            cx.rename_step(s, node.op_type)?;
+            return cx.alias(out, x, shape);
+        }
+    }
+    let inputs = alloc::vec![cx.loc(x)?];
+    cx.add_step(node, out, shape, Kernel::Activation(act), inputs, node.op_type, 0, 0)
+}
+
+/// Softmax / LogSoftmax: coerced-2D semantics before opset 13, single axis from 13.
+pub(crate) fn softmax(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+    let a = Attrs::new(node);
+    let x = ins.get(0)?;
+    let shape = to_vec(cx.shape(x)?)?;
+    let rank = shape.len() as i64;
+    let axis = a.int("axis", if cx.opset < 13 { 1 } else { -1 })?;
+    let axis = if axis < 0 { axis + rank } else { axis };
+    if axis < 0 || axis >= rank.max(1) {
+        return Err(err(ErrorCode::InvalidAttribute, "axis out of range"));
+    }
+    let axis = axis as usize;
+    let outer = shape.iter().take(axis).product::<usize>();
+    let (axis_len, inner) = if cx.opset < 13 {
+        (shape.iter().skip(axis).product::<usize>(), 1)
+    } else {
+        (
+            shape.get(axis).copied().unwrap_or(1),
+            shape.iter().skip(axis + 1).product::<usize>(),
+        )
+    };
+    let out = output0(cx, node)?;
+    let inputs = alloc::vec![cx.loc(x)?];
+    let kernel = Kernel::Softmax {
+        outer,
+        axis_len,
+        inner,
+        log: node.op_type == "LogSoftmax",
+    };
+    cx.add_step(node, out, shape, kernel, inputs, node.op_type, 0, 0)
+}
+
+/// MatMul with numpy semantics; a constant 2-D right operand becomes a dense layer.
+pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+    let a = ins.get(0)?;
+    let b = ins.get(1)?;
+    let a_shape = to_vec(cx.shape(a)?)?;
+    let b_shape = to_vec(cx.shape(b)?)?;
+    if a_shape.is_empty() || b_shape.is_empty() {
+        return Err(err(ErrorCode::ShapeMismatch, "MatMul operands must have rank >= 1"));
+    }
+    // 1-D operands: [k] -> [1, k] on the left, [k] -> [k, 1] on the right, removed afterwards.
+    let (a_batch, m, k) = match a_shape.as_slice() {
+        [k] => (&[][..], 1, *k),
+        [batch @ .., m, k] => (batch, *m, *k),
+        [] => return Err(err(ErrorCode::ShapeMismatch, "rank")),
+    };
+    let (b_batch, k2, n) = match b_shape.as_slice() {
+        [k] => (&[][..], *k, 1),
+        [batch @ .., k, n] => (batch, *k, *n),
+        [] => return Err(err(ErrorCode::ShapeMismatch, "rank")),
+    };
+    if k != k2 {
+        return Err(err(ErrorCode::ShapeMismatch, "MatMul inner dimensions differ"));
+    }
+    let out = output0(cx, node)?;
+    let b_const = matches!(cx.value(b)?.kind, ValueKind::Const(_));
+    if b_batch.is_empty() {
+        // Dense: every leading dim of A folds into the rows.
+        let rows = a_batch.iter().product::<usize>() * m;
+        let mut shape = to_vec(a_batch)?;
+        if a_shape.len() > 1 {
+            shape.push(m);
+        }
+        if b_shape.len() > 1 {
+            shape.push(n);
+        }
+        let inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
+        let macs = (rows as u64) * (k as u64) * (n as u64);
+        let kernel = Kernel::Dense {
+            m: rows,
+            k,
+            n,
+            act: Activation::None,
+        };
+        let params = if b_const { k * n } else { 0 };
+        return cx.add_step(node, out, shape, kernel, inputs, "MatMul", params, macs);
+    }
+    let p = BatchedMatMul::new(a_batch, b_batch, m, k, n)
+        .ok_or(err(ErrorCode::ShapeMismatch, "MatMul batch dimensions do not broadcast"))?;
+    let mut shape = to_vec(p.batch_shape.get(..p.rank).unwrap_or(&[]))?;
+    if a_shape.len() > 1 {
+        shape.push(m);
+    }
+    if b_shape.len() > 1 {
+        shape.push(n);
+    }
+    numel(&shape)?;
+    let inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
+    let macs = p.macs();
+    cx.add_step(node, out, shape, Kernel::MatMul(p), inputs, "MatMul", 0, macs)
+}
+
+/// Gemm: y = alpha * op(A) * op(B) + beta * C.
+pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+    let at = Attrs::new(node);
+    let a = ins.get(0)?;
+    let b = ins.get(1)?;
+    let c = ins.opt(2);
+    let trans_a = at.int("transA", 0)? != 0;
+    let trans_b = at.int("transB", 0)? != 0;
+    let alpha = at.float("alpha", 1.0)?;
+    let beta = at.float("beta", 1.0)?;
+    let (m, k) = match *cx.shape(a)? {
+        [r, c] => if trans_a { (c, r) } else { (r, c) },
+        _ => return Err(err(ErrorCode::ShapeMismatch, "Gemm A must be 2-D")),
+    };
+    let (k2, n) = match *cx.shape(b)? {
+        [r, c] => if trans_b { (c, r) } else { (r, c) },
+        _ => return Err(err(ErrorCode::ShapeMismatch, "Gemm B must be 2-D")),
+    };
+    if k != k2 {
+        return Err(err(ErrorCode::ShapeMismatch, "Gemm inner dimensions differ"));
+    }
+    let bias = match c {
+        None => GemmBias::None,
+        Some(c) => {
+            let cs = cx.shape(c)?;
+            let len = cs.iter().product::<usize>();
+            match cs {
+                _ if len == 1 => GemmBias::Scalar,
+                [x] if *x == n => GemmBias::Row,
+                [1, x] if *x == n => GemmBias::Row,
+                [x, 1] if *x == m => GemmBias::Column,
+                [x, y] if *x == m && *y == n => GemmBias::Full,
+                _ => return Err(err(ErrorCode::ShapeMismatch, "Gemm C does not broadcast to [M, N]")),
+            }
+        }
+    };
+    let mut inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
+    if let Some(c) = c {
+        inputs.push(cx.loc(c)?);
+    }
+    let p = Gemm {
+        m,
+        k,
+        n,
+        trans_a,
+        trans_b,
+        alpha,
+        beta,
+        bias,
+    };
+    let out = output0(cx, node)?;
+    let params = if matches!(cx.value(b)?.kind, ValueKind::Const(_)) { k * n } else { 0 };
+    let macs = (m as u64) * (k as u64) * (n as u64);
+    cx.add_step(
+        node,
+        out,
+        alloc::vec![m, n],
+        Kernel::Gemm {
+            p,
+            act: Activation::None,
+        },
+        inputs,
+        "Gemm",
+        params,
+        macs,
+    )
+}
+
+/// Add/Sub/Mul/Div with numpy broadcasting; int64 constants are folded here, a constant
+/// bias added to a Dense output is fused into it.
+pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+    let op = match node.op_type {
+        "Add" => BinaryOp::Add,
+        "Sub" => BinaryOp::Sub,
+        "Mul" => BinaryOp::Mul,
+        _ => BinaryOp::Div,
+    };
+    let a = ins.get(0)?;
+    let b = ins.get(1)?;
+    let a_shape = to_vec(cx.shape(a)?)?;
+    let b_shape = to_vec(cx.shape(b)?)?;
+    let bc = Broadcast::new(&a_shape, &b_shape)
+        .ok_or(err(ErrorCode::ShapeMismatch, "shapes do not broadcast"))?;
+    let shape = to_vec(bc.out_shape())?;
+    let len = numel(&shape)?;
+    let out = output0(cx, node)?;
+    if cx.value(a)?.dtype != cx.value(b)?.dtype {
+        return Err(err(ErrorCode::UnsupportedDataType, "operands have different types"));
+    }
+    // int64 arithmetic (shape computations) is evaluated here.
+    if let (Some(ConstData::I64(x)), Some(ConstData::I64(y))) = (cx.konst(a)?, cx.konst(b)?) {
+        let mut v = Vec::new();
+        v.try_reserve_exact(len)?;
+        v.resize(len, 0i64);
+        binary::binary(op, &bc, x, y, &mut v);
+        return cx.define_const(out, shape, ConstData::I64(v));
+    }
+    // Dense + constant row bias -> Dense with bias.
+    if op == BinaryOp::Add {
+        for (x, c) in [(a, b), (b, a)] {
+            if try_fuse_bias(cx, node, x, c, &shape)? {
+                return cx.alias(out, x, shape);
+            }
+        }
+    }
+    let inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
+    cx.add_step(node, out, shape, Kernel::Binary { op, bc }, inputs, node.op_type, 0, 0)
+}
+
+fn try_fuse_bias(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, x: In, c: In, out_shape: &[usize]) -> Result<bool> {
+    let Some(step) = cx.sole_producer(x) else {
+        return Ok(false);
+    };
+    if cx.shape(x)? != out_shape {
+        return Ok(false);
+    }
+    let Some(cdata) = cx.const_f32(c).ok().flatten() else {
+        return Ok(false);
+    };
+    let c_shape = cx.shape(c)?;
+    let Some(s) = cx.steps.get(step) else {
+        return Ok(false);
+    };
+    let Kernel::Dense { n, act: Activation::None, .. } = s.kernel else {
+        return Ok(false);
+    };
+    // The constant must be a row vector over the last axis: [n], [1, n], [1, 1, n], ...
+    let row = cdata.len() == n
+        && c_shape.last() == Some(&n)
+        && c_shape.iter().rev().skip(1).all(|&d| d == 1)
+        && c_shape.len() <= out_shape.len();
+    if !row || s.inputs.len() != 2 {
+        return Ok(false);
+    }
+    let loc = cx.loc(c)?;
+    if let Some(s) = cx.steps.get_mut(step) {
+        super::push(&mut s.inputs, loc)?;
+    }
+    if let Some(info) = cx.infos.get_mut(step) {
+        info.params += n;
+    }
+    cx.rename_step(step, node.op_type)?;
+    Ok(true)
+}

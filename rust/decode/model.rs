@@ -1,0 +1,737 @@
+//! Borrowed views of the ONNX messages the engine reads.
+//!
+//! Names and tensor bytes point into the model buffer (which may be in flash); only the lists
+//! of nodes, attributes and small repeated numbers are allocated, each element costing at
+//! least one byte of the input, so the memory used is bounded by a small multiple of the file.
+//! A singular message field that appears twice is merged, as protobuf requires.
+
+use alloc::vec::Vec;
+
+use super::wire::{expect, utf8, Reader, WireType};
+use crate::error::{err, ErrorCode, Result};
+
+/// `TensorProto.DataType` values the decoder names.
+pub mod data_type {
+    /// 32-bit IEEE float.
+    pub const FLOAT: i32 = 1;
+    /// Unsigned 8-bit integer.
+    pub const UINT8: i32 = 2;
+    /// Signed 8-bit integer.
+    pub const INT8: i32 = 3;
+    /// Signed 32-bit integer.
+    pub const INT32: i32 = 6;
+    /// Signed 64-bit integer.
+    pub const INT64: i32 = 7;
+    /// Boolean.
+    pub const BOOL: i32 = 9;
+    /// 64-bit IEEE float.
+    pub const DOUBLE: i32 = 11;
+}
+
+/// `AttributeProto.AttributeType` values the decoder names.
+pub mod attr_type {
+    /// Not set (old IR versions): inferred from which field is present.
+    pub const UNDEFINED: i32 = 0;
+    /// A single float.
+    pub const FLOAT: i32 = 1;
+    /// A single int64.
+    pub const INT: i32 = 2;
+    /// A byte string.
+    pub const STRING: i32 = 3;
+    /// A tensor.
+    pub const TENSOR: i32 = 4;
+    /// A subgraph.
+    pub const GRAPH: i32 = 5;
+    /// A list of floats.
+    pub const FLOATS: i32 = 6;
+    /// A list of int64.
+    pub const INTS: i32 = 7;
+    /// A list of byte strings.
+    pub const STRINGS: i32 = 8;
+}
+
+/// Float data of a tensor: borrowed little-endian bytes when the file holds them in one
+/// packed run, otherwise collected.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum FloatData<'a> {
+    /// No `float_data` in the message.
+    #[default]
+    None,
+    /// One packed run of little-endian f32 bytes (length is a multiple of 4).
+    Packed(&'a [u8]),
+    /// Values collected from several runs or unpacked elements.
+    Values(Vec<f32>),
+}
+
+impl FloatData<'_> {
+    /// Number of floats.
+    pub fn len(&self) -> usize {
+        match self {
+            FloatData::None => 0,
+            FloatData::Packed(b) => b.len() / 4,
+            FloatData::Values(v) => v.len(),
+        }
+    }
+
+    /// True when there is no float data.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th value.
+    pub fn get(&self, i: usize) -> Option<f32> {
+        match self {
+            FloatData::None => None,
+            FloatData::Packed(b) => {
+                let s = b.get(i.checked_mul(4)?..i.checked_mul(4)?.checked_add(4)?)?;
+                Some(f32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+            }
+            FloatData::Values(v) => v.get(i).copied(),
+        }
+    }
+}
+
+/// A `TensorProto` (initializer or attribute tensor).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TensorDesc<'a> {
+    /// Tensor name.
+    pub name: &'a str,
+    /// Dimensions as stored (may be negative in a hostile file).
+    pub dims: Vec<i64>,
+    /// `TensorProto.DataType`.
+    pub data_type: i32,
+    /// `raw_data` bytes, when present.
+    pub raw_data: Option<&'a [u8]>,
+    /// `float_data`.
+    pub float_data: FloatData<'a>,
+    /// `int32_data` (also holds int8/uint8/bool/float16 payloads).
+    pub int32_data: Vec<i32>,
+    /// `int64_data`.
+    pub int64_data: Vec<i64>,
+    /// Number of `double_data`, `uint64_data` and `string_data` elements (unsupported types).
+    pub other_data: usize,
+    /// `data_location` (1 = external data, unsupported).
+    pub data_location: i32,
+}
+
+/// A dimension of a declared tensor shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DimDesc<'a> {
+    /// A fixed size.
+    Value(i64),
+    /// A symbolic size such as "N".
+    Param(&'a str),
+    /// Neither set.
+    Unknown,
+}
+
+/// A `ValueInfoProto` (graph input or output).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ValueInfoDesc<'a> {
+    /// Tensor name.
+    pub name: &'a str,
+    /// True when the type is a tensor type.
+    pub is_tensor: bool,
+    /// True when the type is something else (sequence, map, optional, sparse tensor).
+    pub is_other_type: bool,
+    /// Element type (`TensorProto.DataType`), 0 when unknown.
+    pub elem_type: i32,
+    /// Declared shape; `None` when the shape is absent (unknown rank).
+    pub shape: Option<Vec<DimDesc<'a>>>,
+}
+
+/// An `AttributeProto`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AttributeDesc<'a> {
+    /// Attribute name.
+    pub name: &'a str,
+    /// Declared `AttributeType` (0 in old files).
+    pub kind: i32,
+    /// `f`.
+    pub f: Option<f32>,
+    /// `i`.
+    pub i: Option<i64>,
+    /// `s`.
+    pub s: Option<&'a [u8]>,
+    /// `t`.
+    pub t: Option<TensorDesc<'a>>,
+    /// True when a subgraph `g` is present.
+    pub has_graph: bool,
+    /// `floats`.
+    pub floats: Vec<f32>,
+    /// `ints`.
+    pub ints: Vec<i64>,
+    /// Number of `strings`, `tensors`, `graphs` (unsupported list kinds).
+    pub other_lists: usize,
+    /// `ref_attr_name` (only meaningful inside functions).
+    pub ref_attr_name: &'a str,
+}
+
+/// A `NodeProto`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeDesc<'a> {
+    /// Input tensor names ("" for an omitted optional input).
+    pub inputs: Vec<&'a str>,
+    /// Output tensor names ("" for an omitted optional output).
+    pub outputs: Vec<&'a str>,
+    /// Node name.
+    pub name: &'a str,
+    /// Operator type, e.g. "Conv".
+    pub op_type: &'a str,
+    /// Operator domain ("" or "ai.onnx" is the default domain).
+    pub domain: &'a str,
+    /// Attributes.
+    pub attributes: Vec<AttributeDesc<'a>>,
+}
+
+/// A `GraphProto`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GraphDesc<'a> {
+    /// Graph name.
+    pub name: &'a str,
+    /// Nodes, in file order.
+    pub nodes: Vec<NodeDesc<'a>>,
+    /// Initializers.
+    pub initializers: Vec<TensorDesc<'a>>,
+    /// Declared inputs (may include initializers in old IR versions).
+    pub inputs: Vec<ValueInfoDesc<'a>>,
+    /// Declared outputs.
+    pub outputs: Vec<ValueInfoDesc<'a>>,
+    /// Number of sparse initializers (unsupported).
+    pub sparse_initializers: usize,
+}
+
+/// An `OperatorSetIdProto`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpsetDesc<'a> {
+    /// Domain ("" or "ai.onnx" for the default domain).
+    pub domain: &'a str,
+    /// Opset version.
+    pub version: i64,
+}
+
+/// A `ModelProto`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelDesc<'a> {
+    /// `ir_version` (0 when absent).
+    pub ir_version: i64,
+    /// `opset_import`.
+    pub opsets: Vec<OpsetDesc<'a>>,
+    /// `producer_name`.
+    pub producer_name: &'a str,
+    /// `producer_version`.
+    pub producer_version: &'a str,
+    /// The main graph, when present.
+    pub graph: Option<GraphDesc<'a>>,
+}
+
+fn push<T>(v: &mut Vec<T>, x: T) -> Result<()> {
+    v.try_reserve(1)?;
+    v.push(x);
+    Ok(())
+}
+
+/// Reads a repeated int64/int32 field element(s), packed or not, converting with `conv`.
+fn repeated_varint<T>(
+    r: &mut Reader<'_>,
+    wire: WireType,
+    out: &mut Vec<T>,
+    conv: fn(u64) -> T,
+) -> Result<()> {
+    match wire {
+        WireType::Varint => push(out, conv(r.varint()?)),
+        WireType::Len => {
+            let bytes = r.bytes()?;
+            // Each varint takes at least one byte: the count is bounded by the bytes.
+            out.try_reserve(bytes.len().min(64))?;
+            let mut inner = Reader::new(bytes);
+            while !inner.is_empty() {
+                push(out, conv(inner.varint()?))?;
+            }
+            Ok(())
+        }
+        _ => Err(err(ErrorCode::Malformed, "field has the wrong wire type")),
+    }
+}
+
+fn repeated_f32(r: &mut Reader<'_>, wire: WireType, out: &mut Vec<f32>) -> Result<()> {
+    match wire {
+        WireType::Fixed32 => push(out, f32::from_bits(r.fixed32()?)),
+        WireType::Len => {
+            let bytes = r.bytes()?;
+            if bytes.len() % 4 != 0 {
+                return Err(err(ErrorCode::Malformed, "packed floats not a multiple of 4"));
+            }
+            out.try_reserve(bytes.len() / 4)?;
+            out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            Ok(())
+        }
+        _ => Err(err(ErrorCode::Malformed, "field has the wrong wire type")),
+    }
+}
+
+/// Counts the elements of a repeated field of an unsupported kind without storing them.
+fn count_repeated(r: &mut Reader<'_>, wire: WireType, elem: Option<usize>) -> Result<usize> {
+    match (wire, elem) {
+        (WireType::Len, Some(size)) => Ok(r.bytes()?.len() / size.max(1)),
+        (WireType::Len, None) => {
+            // Packed varints: count them.
+            let bytes = r.bytes()?;
+            let mut inner = Reader::new(bytes);
+            let mut n = 0usize;
+            while !inner.is_empty() {
+                inner.varint()?;
+                n += 1;
+            }
+            Ok(n)
+        }
+        (w, _) => {
+            r.skip(w)?;
+            Ok(1)
+        }
+    }
+}
+
+const fn as_i64(v: u64) -> i64 {
+    v as i64
+}
+const fn as_i32(v: u64) -> i32 {
+    v as i32
+}
+
+fn merge_float_data<'a>(fd: &mut FloatData<'a>, r: &mut Reader<'a>, wire: WireType) -> Result<()> {
+    if wire == WireType::Len && matches!(fd, FloatData::None) {
+        let bytes = r.bytes()?;
+        if bytes.len() % 4 != 0 {
+            return Err(err(ErrorCode::Malformed, "packed floats not a multiple of 4"));
+        }
+        *fd = FloatData::Packed(bytes);
+        return Ok(());
+    }
+    let mut values = match core::mem::take(fd) {
+        FloatData::None => Vec::new(),
+        FloatData::Packed(b) => {
+            let mut v = Vec::new();
+            v.try_reserve(b.len() / 4)?;
+            v.extend(
+                b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            v
+        }
+        FloatData::Values(v) => v,
+    };
+    repeated_f32(r, wire, &mut values)?;
+    *fd = FloatData::Values(values);
+    Ok(())
+}
+
+/// Merges a serialized `TensorProto` into `t`.
+pub fn merge_tensor<'a>(t: &mut TensorDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => repeated_varint(&mut r, wire, &mut t.dims, as_i64)?,
+            2 => {
+                expect(wire, WireType::Varint)?;
+                t.data_type = as_i32(r.varint()?);
+            }
+            4 => merge_float_data(&mut t.float_data, &mut r, wire)?,
+            5 => repeated_varint(&mut r, wire, &mut t.int32_data, as_i32)?,
+            7 => repeated_varint(&mut r, wire, &mut t.int64_data, as_i64)?,
+            8 => {
+                expect(wire, WireType::Len)?;
+                t.name = utf8(r.bytes()?)?;
+            }
+            9 => {
+                expect(wire, WireType::Len)?;
+                t.raw_data = Some(r.bytes()?);
+            }
+            6 => {
+                expect(wire, WireType::Len)?;
+                r.bytes()?;
+                t.other_data = t.other_data.saturating_add(1);
+            }
+            10 => {
+                let n = count_repeated(&mut r, wire, Some(8))?;
+                t.other_data = t.other_data.saturating_add(n);
+            }
+            11 => {
+                let n = count_repeated(&mut r, wire, None)?;
+                t.other_data = t.other_data.saturating_add(n);
+            }
+            14 => {
+                expect(wire, WireType::Varint)?;
+                t.data_location = as_i32(r.varint()?);
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_dim<'a>(d: &mut DimDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Varint)?;
+                *d = DimDesc::Value(as_i64(r.varint()?));
+            }
+            2 => {
+                expect(wire, WireType::Len)?;
+                *d = DimDesc::Param(utf8(r.bytes()?)?);
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_shape<'a>(shape: &mut Vec<DimDesc<'a>>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        if field == 1 {
+            expect(wire, WireType::Len)?;
+            let mut d = DimDesc::Unknown;
+            merge_dim(&mut d, r.bytes()?)?;
+            push(shape, d)?;
+        } else {
+            r.skip(wire)?;
+        }
+    }
+    Ok(())
+}
+
+fn merge_tensor_type<'a>(v: &mut ValueInfoDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    v.is_tensor = true;
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Varint)?;
+                v.elem_type = as_i32(r.varint()?);
+            }
+            2 => {
+                expect(wire, WireType::Len)?;
+                let bytes = r.bytes()?;
+                let shape = v.shape.get_or_insert_with(Vec::new);
+                merge_shape(shape, bytes)?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_type<'a>(v: &mut ValueInfoDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Len)?;
+                merge_tensor_type(v, r.bytes()?)?;
+            }
+            // sequence_type, map_type, sparse_tensor_type, optional_type
+            4 | 5 | 8 | 9 => {
+                expect(wire, WireType::Len)?;
+                r.bytes()?;
+                v.is_other_type = true;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_value_info<'a>(v: &mut ValueInfoDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Len)?;
+                v.name = utf8(r.bytes()?)?;
+            }
+            2 => {
+                expect(wire, WireType::Len)?;
+                merge_type(v, r.bytes()?)?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_attribute<'a>(a: &mut AttributeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Len)?;
+                a.name = utf8(r.bytes()?)?;
+            }
+            2 => {
+                expect(wire, WireType::Fixed32)?;
+                a.f = Some(f32::from_bits(r.fixed32()?));
+            }
+            3 => {
+                expect(wire, WireType::Varint)?;
+                a.i = Some(as_i64(r.varint()?));
+            }
+            4 => {
+                expect(wire, WireType::Len)?;
+                a.s = Some(r.bytes()?);
+            }
+            5 => {
+                expect(wire, WireType::Len)?;
+                let bytes = r.bytes()?;
+                let t = a.t.get_or_insert_with(TensorDesc::default);
+                merge_tensor(t, bytes)?;
+            }
+            6 => {
+                expect(wire, WireType::Len)?;
+                r.bytes()?;
+                a.has_graph = true;
+            }
+            7 => repeated_f32(&mut r, wire, &mut a.floats)?,
+            8 => repeated_varint(&mut r, wire, &mut a.ints, as_i64)?,
+            9..=11 | 22 | 23 | 14 | 15 => {
+                expect(wire, WireType::Len)?;
+                r.bytes()?;
+                a.other_lists = a.other_lists.saturating_add(1);
+            }
+            20 => {
+                expect(wire, WireType::Varint)?;
+                a.kind = as_i32(r.varint()?);
+            }
+            21 => {
+                expect(wire, WireType::Len)?;
+                a.ref_attr_name = utf8(r.bytes()?)?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_node<'a>(n: &mut NodeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Len)?;
+                push(&mut n.inputs, utf8(r.bytes()?)?)?;
+            }
+            2 => {
+                expect(wire, WireType::Len)?;
+                push(&mut n.outputs, utf8(r.bytes()?)?)?;
+            }
+            3 => {
+                expect(wire, WireType::Len)?;
+                n.name = utf8(r.bytes()?)?;
+            }
+            4 => {
+                expect(wire, WireType::Len)?;
+                n.op_type = utf8(r.bytes()?)?;
+            }
+            5 => {
+                expect(wire, WireType::Len)?;
+                let mut a = AttributeDesc::default();
+                merge_attribute(&mut a, r.bytes()?)?;
+                push(&mut n.attributes, a)?;
+            }
+            7 => {
+                expect(wire, WireType::Len)?;
+                n.domain = utf8(r.bytes()?)?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_graph<'a>(g: &mut GraphDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Len)?;
+                let mut n = NodeDesc::default();
+                merge_node(&mut n, r.bytes()?)?;
+                push(&mut g.nodes, n)?;
+            }
+            2 => {
+                expect(wire, WireType::Len)?;
+                g.name = utf8(r.bytes()?)?;
+            }
+            5 => {
+                expect(wire, WireType::Len)?;
+                let mut t = TensorDesc::default();
+                merge_tensor(&mut t, r.bytes()?)?;
+                push(&mut g.initializers, t)?;
+            }
+            11 | 12 => {
+                expect(wire, WireType::Len)?;
+                let mut v = ValueInfoDesc::default();
+                merge_value_info(&mut v, r.bytes()?)?;
+                push(
+                    if field == 11 {
+                        &mut g.inputs
+                    } else {
+                        &mut g.outputs
+                    },
+                    v,
+                )?;
+            }
+            15 => {
+                expect(wire, WireType::Len)?;
+                r.bytes()?;
+                g.sparse_initializers = g.sparse_initializers.saturating_add(1);
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_opset<'a>(o: &mut OpsetDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Len)?;
+                o.domain = utf8(r.bytes()?)?;
+            }
+            2 => {
+                expect(wire, WireType::Varint)?;
+                o.version = as_i64(r.varint()?);
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a serialized `ModelProto`, borrowing names and tensor bytes from `bytes`.
+pub fn decode_model(bytes: &[u8]) -> Result<ModelDesc<'_>> {
+    if bytes.is_empty() {
+        return Err(err(ErrorCode::EmptyModel, ""));
+    }
+    let mut m = ModelDesc::default();
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, WireType::Varint)?;
+                m.ir_version = as_i64(r.varint()?);
+            }
+            2 => {
+                expect(wire, WireType::Len)?;
+                m.producer_name = utf8(r.bytes()?)?;
+            }
+            3 => {
+                expect(wire, WireType::Len)?;
+                m.producer_version = utf8(r.bytes()?)?;
+            }
+            7 => {
+                expect(wire, WireType::Len)?;
+                let bytes = r.bytes()?;
+                let g = m.graph.get_or_insert_with(GraphDesc::default);
+                merge_graph(g, bytes)?;
+            }
+            8 => {
+                expect(wire, WireType::Len)?;
+                let mut o = OpsetDesc::default();
+                merge_opset(&mut o, r.bytes()?)?;
+                push(&mut m.opsets, o)?;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::path::PathBuf;
+
+    fn shared() -> PathBuf {
+        std::env::var_os("RTONNX_SHARED")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+    }
+
+    #[test]
+    fn decodes_keras2onnx_mnist_sm() {
+        let bytes = std::fs::read(shared().join("models/keras2onnx/mnist-sm.onnx")).unwrap();
+        let m = decode_model(&bytes).unwrap();
+        assert_eq!(m.ir_version, 5);
+        assert_eq!(m.producer_name, "keras2onnx");
+        assert_eq!(m.opsets, [OpsetDesc { domain: "", version: 10 }]);
+        let g = m.graph.unwrap();
+        assert_eq!(g.nodes.len(), 15);
+        assert_eq!(g.nodes[0].op_type, "Identity");
+        assert_eq!(g.initializers.len(), 9);
+        let w3 = g.initializers.iter().find(|t| t.name == "W3").unwrap();
+        assert_eq!(w3.dims, [2, 1, 3, 3]);
+        assert_eq!(w3.data_type, data_type::FLOAT);
+        assert_eq!(w3.float_data.len(), 18);
+        let shape = g.initializers.iter().find(|t| t.name == "shape_tensor").unwrap();
+        assert_eq!(shape.data_type, data_type::INT64);
+        assert_eq!(shape.int64_data.len(), 2);
+        assert_eq!(g.inputs.len(), 1);
+        let dims = g.inputs[0].shape.as_ref().unwrap();
+        assert_eq!(dims[0], DimDesc::Param("N"));
+        assert_eq!(&dims[1..], &[DimDesc::Value(28), DimDesc::Value(28), DimDesc::Value(1)]);
+        let conv = g.nodes.iter().find(|n| n.name == "conv2d_5").unwrap();
+        let pads = conv.attributes.iter().find(|a| a.name == "pads").unwrap();
+        assert_eq!(pads.ints, [1, 1, 1, 1]);
+        assert_eq!(pads.kind, attr_type::INTS);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = std::fs::read(shared().join("models/keras2onnx/mnist-sm.onnx")).unwrap();
+        let mut ok = 0;
+        for cut in 0..bytes.len() {
+            if decode_model(&bytes[..cut]).is_ok() {
+                ok += 1;
+            }
+        }
+        // Cutting exactly between top-level fields yields a valid (smaller) message.
+        assert!(ok < bytes.len() / 10, "{ok} truncations decoded");
+    }
+
+    #[test]
+    fn packed_float_data_is_borrowed_and_split_runs_are_merged() {
+        // TensorProto { dims: [2], data_type: 1, float_data: packed [1.0], float_data: 2.0 }
+        let mut t = std::vec![0x08, 0x02, 0x10, 0x01, 0x22, 0x04];
+        t.extend_from_slice(&1.0f32.to_le_bytes());
+        let mut d = TensorDesc::default();
+        merge_tensor(&mut d, &t).unwrap();
+        assert!(matches!(d.float_data, FloatData::Packed(_)));
+        t.push(0x25);
+        t.extend_from_slice(&2.0f32.to_le_bytes());
+        let mut d = TensorDesc::default();
+        merge_tensor(&mut d, &t).unwrap();
+        assert_eq!(d.float_data, FloatData::Values(std::vec![1.0, 2.0]));
+        assert_eq!(d.float_data.get(1), Some(2.0));
+    }
+}

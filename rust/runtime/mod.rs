@@ -1,0 +1,352 @@
+//! The loaded model and its execution.
+
+pub mod step;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Write as _};
+
+use crate::compile::{self, Compiled, ConstData};
+use crate::decode;
+use crate::error::{err, ErrorCode, Result};
+use crate::plan;
+use step::{Loc, Step};
+
+/// Name and static shape of a graph input or output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorInfo {
+    /// Tensor name in the ONNX graph.
+    pub name: String,
+    /// Static shape (a symbolic or zero batch dimension is 1).
+    pub shape: Vec<usize>,
+}
+
+impl TensorInfo {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One executed step of the plan, for `info` tables and profiling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeInfo {
+    /// Operator, with fused operators joined by '+', e.g. "Conv+Relu".
+    pub op: String,
+    /// Name of the (first) ONNX node this step came from.
+    pub name: String,
+    /// Shapes of the runtime inputs.
+    pub input_shapes: Vec<Vec<usize>>,
+    /// Shape of the output.
+    pub output_shape: Vec<usize>,
+    /// Number of weight parameters the step reads.
+    pub params: usize,
+    /// Multiply-accumulates per inference.
+    pub macs: u64,
+}
+
+/// A compiled model, ready to run without allocating.
+///
+/// A model owns its arena, so [`Model::run`] takes `&mut self`: one model runs one inference
+/// at a time; different models may run on different threads at once.
+pub struct Model {
+    steps: Vec<Step>,
+    weights: Vec<f32>,
+    arena: Vec<f32>,
+    inputs: Vec<TensorInfo>,
+    input_offsets: Vec<usize>,
+    outputs: Vec<TensorInfo>,
+    output_locs: Vec<Loc>,
+    nodes: Vec<NodeInfo>,
+    initializers: Vec<(String, Vec<usize>, usize, usize)>,
+}
+
+fn info(name: &str, shape: &[usize]) -> Result<TensorInfo> {
+    Ok(TensorInfo {
+        name: crate::compile::string_of(name)?,
+        shape: crate::compile::to_vec(shape)?,
+    })
+}
+
+impl Model {
+    /// Loads and compiles a model from the bytes of an ONNX file. The bytes are not kept.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        let desc = decode::decode_model(bytes)?;
+        let compiled = compile::compile(&desc, bytes.len())?;
+        drop(desc);
+        Model::from_compiled(compiled)
+    }
+
+    fn from_compiled(c: Compiled) -> Result<Model> {
+        let lens: Vec<usize> = c.buffers.iter().map(|b| b.len).collect();
+        let input_bufs: Vec<usize> = c.inputs.iter().map(|i| i.2).collect();
+        let output_bufs: Vec<usize> = c
+            .outputs
+            .iter()
+            .filter_map(|o| match o.2 {
+                Loc::Buf(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        let p = plan::plan(&lens, &c.steps, &input_bufs, &output_bufs)?;
+
+        // Pack every constant a step or an output reads, once, into the weight store.
+        let mut weight_at: Vec<Option<(usize, usize)>> = Vec::new();
+        weight_at.try_reserve_exact(c.consts.len())?;
+        weight_at.resize(c.consts.len(), None);
+        let mut weights: Vec<f32> = Vec::new();
+        let mut place = |id: usize, weights: &mut Vec<f32>| -> Result<Loc> {
+            let slot = weight_at
+                .get_mut(id)
+                .ok_or(err(ErrorCode::InvalidArgument, "constant id"))?;
+            if let Some((off, len)) = *slot {
+                return Ok(Loc::Weight { off, len });
+            }
+            let data = match c.consts.get(id) {
+                Some(ConstData::F32(d)) => d,
+                _ => {
+                    return Err(err(
+                        ErrorCode::UnsupportedDataType,
+                        "run-time operand is not float32",
+                    ))
+                }
+            };
+            let off = weights.len();
+            weights.try_reserve(data.len())?;
+            weights.extend_from_slice(data);
+            *slot = Some((off, data.len()));
+            Ok(Loc::Weight {
+                off,
+                len: data.len(),
+            })
+        };
+        let resolve_buf = |b: usize| -> Result<Loc> {
+            let off = *p
+                .offsets
+                .get(b)
+                .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
+            let len = *lens
+                .get(b)
+                .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
+            Ok(Loc::Arena { off, len })
+        };
+        let mut steps = c.steps;
+        for step in steps.iter_mut() {
+            for loc in step.inputs.iter_mut().chain(core::iter::once(&mut step.output)) {
+                *loc = match *loc {
+                    Loc::Buf(b) => resolve_buf(b)?,
+                    Loc::Const(k) => place(k, &mut weights)?,
+                    other => other,
+                };
+            }
+        }
+        let mut outputs = Vec::new();
+        let mut output_locs = Vec::new();
+        for (name, shape, loc) in &c.outputs {
+            let loc = match *loc {
+                Loc::Buf(b) => resolve_buf(b)?,
+                Loc::Const(k) => place(k, &mut weights)?,
+                other => other,
+            };
+            crate::compile::push(&mut output_locs, loc)?;
+            crate::compile::push(&mut outputs, info(name, shape)?)?;
+        }
+        let mut initializers = Vec::new();
+        for (name, shape, k) in c.initializers {
+            if let Some(Some((off, len))) = weight_at.get(k) {
+                crate::compile::push(&mut initializers, (name, shape, *off, *len))?;
+            }
+        }
+        let mut inputs = Vec::new();
+        let mut input_offsets = Vec::new();
+        for (name, shape, b) in &c.inputs {
+            let off = *p
+                .offsets
+                .get(*b)
+                .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
+            crate::compile::push(&mut input_offsets, off)?;
+            crate::compile::push(&mut inputs, info(name, shape)?)?;
+        }
+        let mut arena = Vec::new();
+        arena.try_reserve_exact(p.arena_len)?;
+        arena.resize(p.arena_len, 0.0f32);
+        weights.shrink_to_fit();
+        Ok(Model {
+            steps,
+            weights,
+            arena,
+            inputs,
+            input_offsets,
+            outputs,
+            output_locs,
+            nodes: c.infos,
+            initializers,
+        })
+    }
+
+    /// Runs the model on input 0 and writes output 0 (single-input, single-output models;
+    /// use [`Model::run_many`] otherwise).
+    pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
+        if self.inputs.len() != 1 || self.outputs.is_empty() {
+            return Err(err(
+                ErrorCode::InvalidArgument,
+                "the model has several inputs: use run_many",
+            ));
+        }
+        if input.len() != self.input_len() || output.len() != self.output_len() {
+            return Err(err(ErrorCode::BufferLength, ""));
+        }
+        self.load_input(0, input)?;
+        self.execute()?;
+        self.store_output(0, output)
+    }
+
+    /// Runs the model with every graph input and output, in graph order. `outputs` may be
+    /// shorter than the model's output list (the rest are not copied).
+    pub fn run_many(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) -> Result<()> {
+        if inputs.len() != self.inputs.len() || outputs.len() > self.outputs.len() {
+            return Err(err(ErrorCode::InvalidArgument, "wrong number of inputs or outputs"));
+        }
+        for (i, x) in inputs.iter().enumerate() {
+            self.load_input(i, x)?;
+        }
+        self.execute()?;
+        for (i, y) in outputs.iter_mut().enumerate() {
+            self.store_output(i, y)?;
+        }
+        Ok(())
+    }
+
+    fn load_input(&mut self, i: usize, x: &[f32]) -> Result<()> {
+        let want = self.inputs.get(i).map(TensorInfo::len);
+        if want != Some(x.len()) {
+            return Err(err(ErrorCode::BufferLength, "input").with_name(
+                self.inputs.get(i).map_or("", |t| t.name.as_str()),
+            ));
+        }
+        let off = self.input_offsets.get(i).copied().unwrap_or(0);
+        let dst = self
+            .arena
+            .get_mut(off..off + x.len())
+            .ok_or(err(ErrorCode::InvalidArgument, "input offset"))?;
+        dst.copy_from_slice(x);
+        Ok(())
+    }
+
+    fn execute(&mut self) -> Result<()> {
+        for step in &self.steps {
+            step.execute(&mut self.arena, &self.weights)?;
+        }
+        Ok(())
+    }
+
+    fn store_output(&self, i: usize, y: &mut [f32]) -> Result<()> {
+        let want = self.outputs.get(i).map(TensorInfo::len);
+        if want != Some(y.len()) {
+            return Err(err(ErrorCode::BufferLength, "output").with_name(
+                self.outputs.get(i).map_or("", |t| t.name.as_str()),
+            ));
+        }
+        let src = match self.output_locs.get(i) {
+            Some(Loc::Arena { off, len }) => self.arena.get(*off..off + len),
+            Some(Loc::Weight { off, len }) => self.weights.get(*off..off + len),
+            _ => None,
+        }
+        .ok_or(err(ErrorCode::InvalidArgument, "output location"))?;
+        y.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Graph inputs (excluding initializers).
+    pub fn inputs(&self) -> &[TensorInfo] {
+        &self.inputs
+    }
+    /// Graph outputs.
+    pub fn outputs(&self) -> &[TensorInfo] {
+        &self.outputs
+    }
+    /// Elements of input 0.
+    pub fn input_len(&self) -> usize {
+        self.inputs.first().map_or(0, TensorInfo::len)
+    }
+    /// Elements of output 0.
+    pub fn output_len(&self) -> usize {
+        self.outputs.first().map_or(0, TensorInfo::len)
+    }
+    /// The executed steps.
+    pub fn nodes(&self) -> &[NodeInfo] {
+        &self.nodes
+    }
+    /// Bytes of the activation arena.
+    pub fn arena_bytes(&self) -> usize {
+        self.arena.len() * 4
+    }
+    /// Bytes of weights held by the model.
+    pub fn weight_bytes(&self) -> usize {
+        self.weights.len() * 4
+    }
+    /// Multiply-accumulates per inference.
+    pub fn total_macs(&self) -> u64 {
+        self.nodes.iter().map(|n| n.macs).sum()
+    }
+    /// Looks up an initializer (weights) by its ONNX name: its shape and data. Only
+    /// initializers the plan uses unchanged are kept (e.g. not a Conv's weights after a
+    /// BatchNormalization was folded into them).
+    pub fn initializer(&self, name: &str) -> Option<(&[usize], &[f32])> {
+        let (_, shape, off, len) = self.initializers.iter().find(|i| i.0 == name)?;
+        Some((shape, self.weights.get(*off..off + len)?))
+    }
+
+    /// Runs step `i` alone on the current arena (for per-node profiling after a `run`).
+    pub fn run_step(&mut self, i: usize) -> Result<()> {
+        let step = self
+            .steps
+            .get(i)
+            .ok_or(err(ErrorCode::InvalidArgument, "step index"))?;
+        step.execute(&mut self.arena, &self.weights)
+    }
+
+    /// Writes the per-node table and totals (what `onnx_model_info` prints). Lines stay
+    /// under 100 characters for small consoles.
+    pub fn write_info(&self, w: &mut dyn fmt::Write) -> fmt::Result {
+        writeln!(w, "  # op                   name             output        params     MACs")?;
+        for (i, n) in self.nodes.iter().enumerate() {
+            let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(&n.name);
+            write!(w, "{:>3} {:<20} {:<16} ", i, n.op, name)?;
+            let mut col = 0;
+            for (j, d) in n.output_shape.iter().enumerate() {
+                let sep = if j == 0 { "" } else { "x" };
+                let mut tmp = Counter(0);
+                let _ = write!(tmp, "{}{}", sep, d);
+                col += tmp.0;
+                write!(w, "{}{}", sep, d)?;
+            }
+            for _ in col..13 {
+                w.write_char(' ')?;
+            }
+            writeln!(w, " {:>6} {:>8}", n.params, n.macs)?;
+        }
+        writeln!(
+            w,
+            "total: {} steps, weights {} B, arena {} B, {} MACs",
+            self.nodes.len(),
+            self.weight_bytes(),
+            self.arena_bytes(),
+            self.total_macs()
+        )
+    }
+}
+
+/// Counts characters written (for column alignment without allocating).
+struct Counter(usize);
+
+impl fmt::Write for Counter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}

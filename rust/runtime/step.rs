@@ -1,0 +1,438 @@
+//! Plan steps and their execution over the arena.
+//!
+//! A [`Step`] is one kernel call with its parameters fixed at load time and its operands
+//! resolved to ranges of the activation arena or of the weight store. Executing a step
+//! never allocates.
+
+use alloc::vec::Vec;
+
+use crate::error::{err, ErrorCode, Result};
+use crate::ops::activation::{self, Activation};
+use crate::ops::binary::{self, BinaryOp, Broadcast};
+use crate::ops::conv::{self, Conv2d};
+use crate::ops::matmul::{self, BatchedMatMul, Gemm};
+use crate::ops::pool::{self, Pool2d};
+use crate::ops::{layout, normalization, softmax, MAX_RANK};
+
+/// Where an operand lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// Compile time only: a runtime buffer id, resolved by the memory plan.
+    Buf(usize),
+    /// Compile time only: a constant id, resolved when weights are packed.
+    Const(usize),
+    /// Elements `off..off + len` of the activation arena.
+    Arena {
+        /// First element.
+        off: usize,
+        /// Number of elements.
+        len: usize,
+    },
+    /// Elements `off..off + len` of the weight store.
+    Weight {
+        /// First element.
+        off: usize,
+        /// Number of elements.
+        len: usize,
+    },
+}
+
+/// A fixed-capacity list of dimensions (no allocation at run time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Dims {
+    len: usize,
+    dims: [usize; MAX_RANK],
+}
+
+impl Dims {
+    /// Copies `dims`, failing beyond [`MAX_RANK`].
+    pub fn new(dims: &[usize]) -> Result<Dims> {
+        let mut d = Dims::default();
+        let dst = d
+            .dims
+            .get_mut(..dims.len())
+            .ok_or(err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
+        dst.copy_from_slice(dims);
+        d.len = dims.len();
+        Ok(d)
+    }
+    /// The dimensions.
+    pub fn as_slice(&self) -> &[usize] {
+        self.dims.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Signed per-axis values (pads), fixed capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SignedDims {
+    len: usize,
+    dims: [i64; MAX_RANK],
+}
+
+impl SignedDims {
+    /// Copies `dims`, failing beyond [`MAX_RANK`].
+    pub fn new(dims: &[i64]) -> Result<SignedDims> {
+        let mut d = SignedDims::default();
+        let dst = d
+            .dims
+            .get_mut(..dims.len())
+            .ok_or(err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
+        dst.copy_from_slice(dims);
+        d.len = dims.len();
+        Ok(d)
+    }
+    /// The values.
+    pub fn as_slice(&self) -> &[i64] {
+        self.dims.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// The kernel a step runs, with its load-time parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kernel {
+    /// Convolution (+ fused activation). Inputs: x, w, optional bias.
+    Conv {
+        /// Geometry.
+        p: Conv2d,
+        /// Fused activation.
+        act: Activation,
+    },
+    /// Max pooling. Input: x.
+    MaxPool(Pool2d),
+    /// Average pooling. Input: x.
+    AvgPool(Pool2d),
+    /// Global average pooling over `planes` planes of `plane_len`. Input: x.
+    GlobalAvgPool {
+        /// Batch times channels.
+        planes: usize,
+        /// Spatial size.
+        plane_len: usize,
+    },
+    /// Global max pooling. Input: x.
+    GlobalMaxPool {
+        /// Batch times channels.
+        planes: usize,
+        /// Spatial size.
+        plane_len: usize,
+    },
+    /// Element-wise activation. Input: x (may be the output: in place).
+    Activation(Activation),
+    /// Softmax or LogSoftmax over `[outer, axis_len, inner]`. Input: x (may be in place).
+    Softmax {
+        /// Product of the dims before the axis.
+        outer: usize,
+        /// Size of the normalised axis (or coerced block).
+        axis_len: usize,
+        /// Product of the dims after the axis.
+        inner: usize,
+        /// LogSoftmax instead of Softmax.
+        log: bool,
+    },
+    /// Dense layer `x[m,k] * w[k,n] + bias` (+ activation). Inputs: x, w, optional bias.
+    Dense {
+        /// Rows.
+        m: usize,
+        /// Inner size.
+        k: usize,
+        /// Columns.
+        n: usize,
+        /// Fused activation.
+        act: Activation,
+    },
+    /// Gemm (+ activation). Inputs: a, b, optional c.
+    Gemm {
+        /// Geometry and scalars.
+        p: Gemm,
+        /// Fused activation.
+        act: Activation,
+    },
+    /// Batched MatMul with broadcasting. Inputs: a, b.
+    MatMul(BatchedMatMul),
+    /// Broadcasting binary arithmetic. Inputs: a, b (a may be the output: in place).
+    Binary {
+        /// Operation.
+        op: BinaryOp,
+        /// Broadcast geometry.
+        bc: Broadcast,
+    },
+    /// Inference batch normalisation `x*scale[c] + shift[c]`. Inputs: x, scale, shift.
+    BatchNorm {
+        /// Batch size.
+        batch: usize,
+        /// Channels.
+        channels: usize,
+        /// Spatial size.
+        plane: usize,
+    },
+    /// Transpose. Input: x.
+    Transpose {
+        /// Input shape.
+        shape: Dims,
+        /// Permutation.
+        perm: Dims,
+    },
+    /// Concat along an axis: inputs viewed as `[outer, inner_i]`, output `[outer, sum inner_i]`.
+    Concat {
+        /// Product of the dims before the axis.
+        outer: usize,
+        /// Per input, its axis size times the inner size.
+        inners: Vec<usize>,
+    },
+    /// Constant-mode Pad. Input: x.
+    Pad {
+        /// Input shape.
+        shape: Dims,
+        /// Pads before each axis (negative crops).
+        begin: SignedDims,
+        /// Pads after each axis.
+        end: SignedDims,
+        /// Fill value.
+        value: f32,
+    },
+    /// Gather with constant indices along an axis. Input: x.
+    Gather {
+        /// Product of the dims before the axis.
+        outer: usize,
+        /// Size of the axis.
+        axis_len: usize,
+        /// Product of the dims after the axis.
+        inner: usize,
+        /// The indices (validated at load time).
+        indices: Vec<i64>,
+    },
+    /// Strided slice. Input: x.
+    Slice {
+        /// Input shape.
+        shape: Dims,
+        /// First index per axis.
+        starts: Dims,
+        /// Step per axis.
+        steps: SignedDims,
+        /// Output shape.
+        out: Dims,
+    },
+    /// Copies the input to the output.
+    Copy,
+}
+
+/// One step of the execution plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The kernel and its parameters.
+    pub kernel: Kernel,
+    /// Operands, in the kernel's order (absent optional operands are not listed; see `has_bias`).
+    pub inputs: Vec<Loc>,
+    /// The output.
+    pub output: Loc,
+}
+
+fn range(loc: Loc) -> Result<(bool, usize, usize)> {
+    match loc {
+        Loc::Arena { off, len } => Ok((true, off, len)),
+        Loc::Weight { off, len } => Ok((false, off, len)),
+        _ => Err(err(ErrorCode::InvalidArgument, "unresolved operand")),
+    }
+}
+
+/// Splits the arena around the output so inputs can be read while the output is written.
+struct Split<'s> {
+    before: &'s [f32],
+    after: &'s [f32],
+    out_start: usize,
+    out_end: usize,
+    weights: &'s [f32],
+}
+
+impl<'s> Split<'s> {
+    fn get(&self, loc: Loc) -> Result<&'s [f32]> {
+        let (arena, off, len) = range(loc)?;
+        let end = off
+            .checked_add(len)
+            .ok_or(err(ErrorCode::InvalidArgument, "operand range overflows"))?;
+        let bad = || err(ErrorCode::InvalidArgument, "operand out of range");
+        if !arena {
+            return self.weights.get(off..end).ok_or_else(bad);
+        }
+        if end <= self.out_start {
+            self.before.get(off..end).ok_or_else(bad)
+        } else if off >= self.out_end {
+            self.after
+                .get(off - self.out_end..end - self.out_end)
+                .ok_or_else(bad)
+        } else {
+            Err(err(ErrorCode::InvalidArgument, "operand overlaps output"))
+        }
+    }
+}
+
+impl Step {
+    /// Runs the step over `arena` (activations) and `weights`.
+    pub fn execute(&self, arena: &mut [f32], weights: &[f32]) -> Result<()> {
+        let (is_arena, out_off, out_len) = range(self.output)?;
+        if !is_arena {
+            return Err(err(ErrorCode::InvalidArgument, "output must be in the arena"));
+        }
+        let out_end = out_off
+            .checked_add(out_len)
+            .ok_or(err(ErrorCode::InvalidArgument, "operand range overflows"))?;
+        // In-place kernels read and write the same range.
+        if self.inputs.first() == Some(&self.output) {
+            let y = arena
+                .get_mut(out_off..out_end)
+                .ok_or(err(ErrorCode::InvalidArgument, "operand out of range"))?;
+            return self.execute_in_place(y);
+        }
+        let (before, rest) = arena.split_at_mut(out_off.min(arena.len()));
+        let (y, after) = rest.split_at_mut(out_len.min(rest.len()));
+        if y.len() != out_len {
+            return Err(err(ErrorCode::InvalidArgument, "operand out of range"));
+        }
+        let s = Split {
+            before,
+            after,
+            out_start: out_off,
+            out_end,
+            weights,
+        };
+        let input = |i: usize| -> Result<&[f32]> {
+            let loc = *self
+                .inputs
+                .get(i)
+                .ok_or(err(ErrorCode::InvalidArgument, "missing operand"))?;
+            s.get(loc)
+        };
+        let optional = |i: usize| -> Result<Option<&[f32]>> {
+            match self.inputs.get(i) {
+                Some(loc) => s.get(*loc).map(Some),
+                None => Ok(None),
+            }
+        };
+        match &self.kernel {
+            Kernel::Conv { p, act } => conv::conv2d(p, input(0)?, input(1)?, optional(2)?, *act, y),
+            Kernel::MaxPool(p) => pool::max_pool2d(p, input(0)?, y),
+            Kernel::AvgPool(p) => pool::avg_pool2d(p, input(0)?, y),
+            Kernel::GlobalAvgPool { planes, plane_len } => {
+                pool::global_avg_pool(input(0)?, y, *planes, *plane_len)
+            }
+            Kernel::GlobalMaxPool { planes, plane_len } => {
+                pool::global_max_pool(input(0)?, y, *planes, *plane_len)
+            }
+            Kernel::Activation(act) => activation::activation(*act, input(0)?, y),
+            Kernel::Softmax {
+                outer,
+                axis_len,
+                inner,
+                log,
+            } => {
+                if *log {
+                    softmax::log_softmax(input(0)?, y, *outer, *axis_len, *inner)
+                } else {
+                    softmax::softmax(input(0)?, y, *outer, *axis_len, *inner)
+                }
+            }
+            Kernel::Dense { m, k, n, act } => {
+                matmul::dense(input(0)?, input(1)?, optional(2)?, *act, y, *m, *k, *n)
+            }
+            Kernel::Gemm { p, act } => matmul::gemm(p, input(0)?, input(1)?, optional(2)?, *act, y),
+            Kernel::MatMul(p) => matmul::batched_matmul(p, input(0)?, input(1)?, y),
+            Kernel::Binary { op, bc } => binary::binary(*op, bc, input(0)?, input(1)?, y),
+            Kernel::BatchNorm {
+                batch,
+                channels,
+                plane,
+            } => normalization::batch_norm(
+                input(0)?,
+                y,
+                *batch,
+                *channels,
+                *plane,
+                input(1)?,
+                input(2)?,
+            ),
+            Kernel::Transpose { shape, perm } => {
+                layout::transpose(input(0)?, y, shape.as_slice(), perm.as_slice())
+            }
+            Kernel::Concat { outer, inners } => {
+                let y_inner: usize = inners.iter().sum();
+                let mut offset = 0;
+                for (i, inner) in inners.iter().enumerate() {
+                    layout::concat_part(input(i)?, y, *outer, *inner, y_inner, offset);
+                    offset += inner;
+                }
+            }
+            Kernel::Pad {
+                shape,
+                begin,
+                end,
+                value,
+            } => layout::pad_constant(
+                input(0)?,
+                y,
+                shape.as_slice(),
+                begin.as_slice(),
+                end.as_slice(),
+                *value,
+            ),
+            Kernel::Gather {
+                outer,
+                axis_len,
+                inner,
+                indices,
+            } => {
+                if !layout::gather(input(0)?, y, *outer, *axis_len, *inner, indices) {
+                    return Err(err(ErrorCode::InvalidArgument, "gather index out of range"));
+                }
+            }
+            Kernel::Slice {
+                shape,
+                starts,
+                steps,
+                out,
+            } => layout::slice(
+                input(0)?,
+                y,
+                shape.as_slice(),
+                starts.as_slice(),
+                steps.as_slice(),
+                out.as_slice(),
+            ),
+            Kernel::Copy => {
+                let x = input(0)?;
+                let yx = y
+                    .get_mut(..x.len())
+                    .ok_or(err(ErrorCode::InvalidArgument, "copy length"))?;
+                yx.copy_from_slice(x);
+            }
+        }
+        Ok(())
+    }
+
+    fn execute_in_place(&self, y: &mut [f32]) -> Result<()> {
+        match &self.kernel {
+            Kernel::Activation(act) => act.apply_in_place(y),
+            Kernel::Softmax {
+                outer,
+                axis_len,
+                inner,
+                log,
+            } => {
+                if *log {
+                    softmax::log_softmax_in_place(y, *outer, *axis_len, *inner)
+                } else {
+                    softmax::softmax_in_place(y, *outer, *axis_len, *inner)
+                }
+            }
+            Kernel::Copy => {}
+            _ => return Err(err(ErrorCode::InvalidArgument, "kernel cannot run in place")),
+        }
+        Ok(())
+    }
+}
+
+/// True when the kernel can write its output over its first input.
+pub fn supports_in_place(kernel: &Kernel) -> bool {
+    matches!(
+        kernel,
+        Kernel::Activation(_) | Kernel::Softmax { .. } | Kernel::Copy
+    )
+}

@@ -1,0 +1,261 @@
+//! End-to-end behaviour of the compiler and runtime on small hand-built models:
+//! fusion, folding, ordering, views, and the error code of every malformed-graph case.
+
+mod support;
+
+use rtonnx::{ErrorCode, Model};
+use support::onnx_writer::*;
+
+fn load(bytes: &[u8]) -> Model {
+    Model::from_bytes(bytes).unwrap_or_else(|e| panic!("load failed: {e}"))
+}
+
+fn code(bytes: &[u8]) -> ErrorCode {
+    match Model::from_bytes(bytes) {
+        Ok(_) => panic!("model loaded but should not"),
+        Err(e) => e.code(),
+    }
+}
+
+fn run1(m: &mut Model, x: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0; m.output_len()];
+    m.run(x, &mut y).unwrap();
+    y
+}
+
+fn assert_close(a: &[f32], b: &[f32]) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "element {i}: {x} vs {y}");
+    }
+}
+
+/// Conv 3x3 (ones, pad 1) + bias, then Relu: one fused step.
+fn conv_relu_model() -> Vec<u8> {
+    let g = graph(
+        vec![
+            node("Relu", "relu", &["c"], &["y"], vec![]),
+            node(
+                "Conv",
+                "conv",
+                &["x", "w", "b"],
+                &["c"],
+                vec![attr_ints("pads", &[1, 1, 1, 1]), attr_ints("kernel_shape", &[3, 3])],
+            ),
+        ],
+        vec![tensor_f32("w", &[1, 1, 3, 3], &[1.0; 9]), tensor_f32("b", &[1], &[-4.0])],
+        vec![value_info("x", &[-1, 1, 3, 3])],
+        vec![value_info("y", &[1, 1, 3, 3])],
+    );
+    model(13, g)
+}
+
+#[test]
+fn conv_relu_is_fused_and_correct_with_nodes_out_of_order() {
+    let mut m = load(&conv_relu_model());
+    assert_eq!(m.nodes().len(), 1);
+    assert_eq!(m.nodes()[0].op, "Conv+Relu");
+    assert_eq!(m.nodes()[0].macs, 81);
+    assert_eq!(m.input_len(), 9);
+    let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+    // Sums of 3x3 neighbourhoods of 1..9 (zero padded), minus 4, then Relu.
+    let want = [8.0, 17.0, 12.0, 23.0, 41.0, 29.0, 20.0, 35.0, 24.0].map(|v: f32| v.max(0.0));
+    assert_close(&run1(&mut m, &x), &want);
+    // Runs again with the same result (no state carried between runs).
+    assert_close(&run1(&mut m, &x), &want);
+}
+
+#[test]
+fn batch_norm_folds_into_conv() {
+    let g = graph(
+        vec![
+            node("Conv", "conv", &["x", "w"], &["c"], vec![]),
+            node("BatchNormalization", "bn", &["c", "s", "bb", "m", "v"], &["y"], vec![attr_float("epsilon", 0.0)]),
+        ],
+        vec![
+            tensor_f32("w", &[2, 1, 1, 1], &[1.0, 2.0]),
+            tensor_f32("s", &[2], &[2.0, 3.0]),
+            tensor_f32("bb", &[2], &[0.5, -1.0]),
+            tensor_f32("m", &[2], &[1.0, 0.0]),
+            tensor_f32("v", &[2], &[4.0, 9.0]),
+        ],
+        vec![value_info("x", &[1, 1, 1, 2])],
+        vec![value_info("y", &[1, 2, 1, 2])],
+    );
+    let mut m = load(&model(9, g));
+    assert_eq!(m.nodes().len(), 1);
+    assert_eq!(m.nodes()[0].op, "Conv+BatchNormalization");
+    let y = run1(&mut m, &[1.0, 2.0]);
+    // channel 0: (x*1 - 1) * 2/2 + 0.5 ; channel 1: (x*2 - 0) * 3/3 - 1
+    assert_close(&y, &[0.5, 1.5, 1.0, 3.0]);
+}
+
+#[test]
+fn matmul_add_becomes_dense_with_bias_and_softmax_follows() {
+    let g = graph(
+        vec![
+            node("MatMul", "mm", &["x", "w"], &["t"], vec![]),
+            node("Add", "add", &["t", "b"], &["z"], vec![]),
+            node("Softmax", "sm", &["z"], &["y"], vec![attr_int("axis", -1)]),
+        ],
+        vec![
+            tensor_f32("w", &[2, 3], &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0]),
+            tensor_f32("b", &[3], &[0.0, 0.0, -1.0]),
+        ],
+        vec![value_info("x", &[1, 2])],
+        vec![value_info("y", &[1, 3])],
+    );
+    let mut m = load(&model(13, g));
+    let ops: Vec<&str> = m.nodes().iter().map(|n| n.op.as_str()).collect();
+    assert_eq!(ops, ["MatMul+Add", "Softmax"]);
+    let y = run1(&mut m, &[1.0, 2.0]);
+    // logits [1, 2, 2]
+    let e = [1f32.exp(), 2f32.exp(), 2f32.exp()];
+    let s: f32 = e.iter().sum();
+    assert_close(&y, &[e[0] / s, e[1] / s, e[2] / s]);
+}
+
+#[test]
+fn shape_arithmetic_is_folded_and_reshape_is_a_view() {
+    // PyTorch-style flatten: Shape -> Gather(0) -> Unsqueeze -> Concat([-1]) -> Reshape
+    let g = graph(
+        vec![
+            node("Shape", "shape", &["x"], &["s"], vec![]),
+            node("Gather", "g", &["s", "zero"], &["n"], vec![attr_int("axis", 0)]),
+            node("Unsqueeze", "u", &["n", "ax"], &["n1"], vec![]),
+            node("Concat", "cat", &["n1", "minus1"], &["target"], vec![attr_int("axis", 0)]),
+            node("Reshape", "r", &["x", "target"], &["f"], vec![]),
+            node("Relu", "relu", &["f"], &["y"], vec![]),
+        ],
+        vec![
+            tensor_i64("zero", &[], &[0]),
+            tensor_i64("ax", &[1], &[0]),
+            tensor_i64("minus1", &[1], &[-1]),
+        ],
+        vec![value_info("x", &[1, 2, 2])],
+        vec![value_info("y", &[1, 4])],
+    );
+    let mut m = load(&model(13, g));
+    let ops: Vec<&str> = m.nodes().iter().map(|n| n.op.as_str()).collect();
+    assert_eq!(ops, ["Relu"]);
+    assert_eq!(m.outputs()[0].shape, [1, 4]);
+    assert_close(&run1(&mut m, &[-1.0, 2.0, -3.0, 4.0]), &[0.0, 2.0, 0.0, 4.0]);
+}
+
+#[test]
+fn transpose_of_size_one_axes_is_a_view_and_others_are_steps() {
+    let g = graph(
+        vec![
+            node("Transpose", "t0", &["x"], &["a"], vec![attr_ints("perm", &[0, 3, 1, 2])]),
+            node("Transpose", "t1", &["a"], &["y"], vec![attr_ints("perm", &[0, 1, 3, 2])]),
+        ],
+        vec![],
+        vec![value_info("x", &[1, 2, 3, 1])],
+        vec![value_info("y", &[1, 1, 3, 2])],
+    );
+    let mut m = load(&model(13, g));
+    assert_eq!(m.nodes().len(), 1);
+    let y = run1(&mut m, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_close(&y, &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+}
+
+#[test]
+fn output_that_is_an_input_or_a_constant_is_copied() {
+    let g = graph(
+        vec![
+            node("Identity", "i", &["x"], &["y"], vec![]),
+            node("Constant", "c", &[], &["k"], vec![attr_tensor("value", tensor_f32("", &[2], &[7.0, 8.0]))]),
+        ],
+        vec![],
+        vec![value_info("x", &[2])],
+        vec![value_info("y", &[2]), value_info("k", &[2])],
+    );
+    let mut m = load(&model(13, g));
+    let mut y = vec![0.0; 2];
+    let mut k = vec![0.0; 2];
+    m.run_many(&[&[1.0, 2.0]], &mut [&mut y, &mut k]).unwrap();
+    assert_eq!(y, [1.0, 2.0]);
+    assert_eq!(k, [7.0, 8.0]);
+}
+
+#[test]
+fn wrong_buffer_lengths_are_errors() {
+    let mut m = load(&conv_relu_model());
+    let mut y = vec![0.0; 9];
+    assert_eq!(m.run(&[0.0; 8], &mut y).unwrap_err().code(), ErrorCode::BufferLength);
+    let mut short = vec![0.0; 8];
+    assert_eq!(m.run(&[0.0; 9], &mut short).unwrap_err().code(), ErrorCode::BufferLength);
+}
+
+fn one_node(op: &str, attrs: Vec<Msg>, inits: Vec<Msg>, inputs: &[&str]) -> Vec<u8> {
+    model(
+        13,
+        graph(
+            vec![node(op, "n", inputs, &["y"], attrs)],
+            inits,
+            vec![value_info("x", &[1, 1, 4, 4])],
+            vec![value_info("y", &[1])],
+        ),
+    )
+}
+
+#[test]
+fn malformed_graphs_give_their_error_codes() {
+    assert_eq!(code(&[]), ErrorCode::EmptyModel);
+    assert_eq!(code(&[0xff, 0xff, 0xff]), ErrorCode::Malformed);
+    // Unsupported operator, named in the error.
+    let e = Model::from_bytes(&one_node("Foo", vec![], vec![], &["x"])).err().unwrap();
+    assert_eq!(e.code(), ErrorCode::UnsupportedOperator);
+    assert!(e.to_string().contains("Foo"), "{e}");
+    // Cycle: a -> b -> a
+    let cyc = graph(
+        vec![
+            node("Relu", "a", &["x2"], &["x1"], vec![]),
+            node("Relu", "b", &["x1"], &["x2"], vec![]),
+            node("Relu", "c", &["x"], &["y"], vec![]),
+        ],
+        vec![],
+        vec![value_info("x", &[1])],
+        vec![value_info("y", &[1])],
+    );
+    assert_eq!(code(&model(13, cyc)), ErrorCode::GraphCycle);
+    // Dangling input.
+    assert_eq!(code(&one_node("Relu", vec![], vec![], &["nobody"])), ErrorCode::DanglingInput);
+    // Two nodes write one tensor.
+    let dup = graph(
+        vec![node("Relu", "a", &["x"], &["y"], vec![]), node("Relu", "b", &["x"], &["y"], vec![])],
+        vec![],
+        vec![value_info("x", &[1])],
+        vec![value_info("y", &[1])],
+    );
+    assert_eq!(code(&model(13, dup)), ErrorCode::DuplicateOutput);
+    // Opsets and domains.
+    let relu = || graph(vec![node("Relu", "a", &["x"], &["y"], vec![])], vec![], vec![value_info("x", &[1])], vec![value_info("y", &[1])]);
+    assert_eq!(code(&model(6, relu())), ErrorCode::UnsupportedOpset);
+    assert_eq!(code(&model(22, relu())), ErrorCode::UnsupportedOpset);
+    let custom = graph(
+        vec![node("Relu", "a", &["x"], &["y"], vec![]).str(7, "com.microsoft")],
+        vec![],
+        vec![value_info("x", &[1])],
+        vec![value_info("y", &[1])],
+    );
+    assert_eq!(code(&model(13, custom)), ErrorCode::UnsupportedDomain);
+    let no_ir = Msg::new().msg(8, Msg::new().str(1, "").int(2, 13)).msg(7, relu()).0;
+    assert_eq!(code(&no_ir), ErrorCode::UnsupportedIrVersion);
+    // Zero nodes.
+    let empty = graph(vec![], vec![], vec![value_info("x", &[1])], vec![value_info("x", &[1])]);
+    assert_eq!(code(&model(13, empty)), ErrorCode::EmptyGraph);
+    // Conv weight channels disagree with the input.
+    let conv = one_node("Conv", vec![], vec![tensor_f32("w", &[1, 3, 1, 1], &[1.0; 3])], &["x", "w"]);
+    assert_eq!(code(&conv), ErrorCode::ShapeMismatch);
+    // Dims that overflow when multiplied, claim more data than present, or are negative.
+    let big = one_node("Add", vec![], vec![tensor_f32("w", &[1 << 40, 1 << 40], &[1.0])], &["x", "w"]);
+    assert_eq!(code(&big), ErrorCode::InvalidDimension);
+    let short = one_node("Add", vec![], vec![tensor_f32("w", &[1000], &[1.0])], &["x", "w"]);
+    assert_eq!(code(&short), ErrorCode::DataSize);
+    let neg = one_node("Add", vec![], vec![tensor_f32("w", &[-1], &[])], &["x", "w"]);
+    assert_eq!(code(&neg), ErrorCode::InvalidDimension);
+    // A double tensor.
+    let dbl = Msg::new().packed_i64(1, &[1]).int(2, 11).str(8, "w").bytes(9, &1.0f64.to_le_bytes());
+    assert_eq!(code(&one_node("Add", vec![], vec![dbl], &["x", "w"])), ErrorCode::UnsupportedDataType);
+}
