@@ -244,6 +244,8 @@ mod tests {
         let e = err(ErrorCode::ShapeMismatch, "x").with_name(&long);
         assert!(e.name().len() <= ERROR_NAME_CAP);
         assert!(e.name().chars().all(|c| c == 'é'));
-        assert!(e.to_string().starts_with("incompatible tensor shapes: x ('é"));
+        assert!(e
+            .to_string()
+            .starts_with("incompatible tensor shapes: x ('é"));
     }
 }

@@ -71,7 +71,11 @@ pub fn plan(lens: &[usize], steps: &[Step], inputs: &[usize], outputs: &[usize])
         let same_len = lens.get(i) == lens.get(o);
         let dies_here = last.get(root).copied() == Some(t) && last.get(i).copied() == Some(t);
         let inputs_elsewhere = step.inputs.iter().skip(1).any(|l| *l == Loc::Buf(i));
-        if same_len && dies_here && !inputs_elsewhere && !protected.get(root).copied().unwrap_or(true) {
+        if same_len
+            && dies_here
+            && !inputs_elsewhere
+            && !protected.get(root).copied().unwrap_or(true)
+        {
             set(&mut rep, o, root)?;
             let lo = last.get(o).copied().unwrap_or(t);
             set(&mut last, root, lo)?;
@@ -108,7 +112,10 @@ pub fn plan(lens: &[usize], steps: &[Step], inputs: &[usize], outputs: &[usize])
         busy.clear();
         busy.try_reserve(placed.len())?;
         for &p in &placed {
-            let (fp, lp) = (first.get(p).copied().unwrap_or(0), last.get(p).copied().unwrap_or(0));
+            let (fp, lp) = (
+                first.get(p).copied().unwrap_or(0),
+                last.get(p).copied().unwrap_or(0),
+            );
             if fp <= lb && fb <= lp {
                 let off = offsets.get(p).copied().unwrap_or(0);
                 busy.push((off, off + lens.get(p).copied().unwrap_or(0)));
@@ -186,9 +193,30 @@ mod tests {
         // in(0) -> copy -> 1 -> copy -> 2 -> copy -> 3 (output)
         let lens = [10, 10, 10, 10];
         let steps = vec![
-            step(Kernel::Concat { outer: 1, inners: vec![10] }, &[0], 1),
-            step(Kernel::Concat { outer: 1, inners: vec![10] }, &[1], 2),
-            step(Kernel::Concat { outer: 1, inners: vec![10] }, &[2], 3),
+            step(
+                Kernel::Concat {
+                    outer: 1,
+                    inners: vec![10],
+                },
+                &[0],
+                1,
+            ),
+            step(
+                Kernel::Concat {
+                    outer: 1,
+                    inners: vec![10],
+                },
+                &[1],
+                2,
+            ),
+            step(
+                Kernel::Concat {
+                    outer: 1,
+                    inners: vec![10],
+                },
+                &[2],
+                3,
+            ),
         ];
         let p = plan(&lens, &steps, &[0], &[3]).unwrap();
         assert_eq!(p.arena_len, 20);
@@ -201,9 +229,23 @@ mod tests {
     fn activation_runs_in_place_when_its_input_dies() {
         let lens = [4, 8, 8, 8];
         let steps = vec![
-            step(Kernel::Concat { outer: 1, inners: vec![4] }, &[0], 1),
+            step(
+                Kernel::Concat {
+                    outer: 1,
+                    inners: vec![4],
+                },
+                &[0],
+                1,
+            ),
             step(Kernel::Activation(Activation::Relu), &[1], 2),
-            step(Kernel::Concat { outer: 1, inners: vec![8] }, &[2], 3),
+            step(
+                Kernel::Concat {
+                    outer: 1,
+                    inners: vec![8],
+                },
+                &[2],
+                3,
+            ),
         ];
         let p = plan(&lens, &steps, &[0], &[3]).unwrap();
         assert_eq!(p.offsets[1], p.offsets[2]);
@@ -224,9 +266,23 @@ mod tests {
         // 1 is read by step 1 and step 2: 2 must not overlap 1.
         let lens = [4, 4, 4, 4];
         let steps = vec![
-            step(Kernel::Concat { outer: 1, inners: vec![4] }, &[0], 1),
+            step(
+                Kernel::Concat {
+                    outer: 1,
+                    inners: vec![4],
+                },
+                &[0],
+                1,
+            ),
             step(Kernel::Activation(Activation::Relu), &[1], 2),
-            step(Kernel::Binary { op: crate::ops::binary::BinaryOp::Add, bc: crate::ops::binary::Broadcast::new(&[4], &[4]).unwrap() }, &[1, 2], 3),
+            step(
+                Kernel::Binary {
+                    op: crate::ops::binary::BinaryOp::Add,
+                    bc: crate::ops::binary::Broadcast::new(&[4], &[4]).unwrap(),
+                },
+                &[1, 2],
+                3,
+            ),
         ];
         let p = plan(&lens, &steps, &[0], &[3]).unwrap();
         assert!(!overlaps(&p, &lens, 1, 2));

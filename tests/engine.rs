@@ -26,7 +26,10 @@ fn run1(m: &mut Model, x: &[f32]) -> Vec<f32> {
 fn assert_close(a: &[f32], b: &[f32]) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "element {i}: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+            "element {i}: {x} vs {y}"
+        );
     }
 }
 
@@ -40,10 +43,16 @@ fn conv_relu_model() -> Vec<u8> {
                 "conv",
                 &["x", "w", "b"],
                 &["c"],
-                vec![attr_ints("pads", &[1, 1, 1, 1]), attr_ints("kernel_shape", &[3, 3])],
+                vec![
+                    attr_ints("pads", &[1, 1, 1, 1]),
+                    attr_ints("kernel_shape", &[3, 3]),
+                ],
             ),
         ],
-        vec![tensor_f32("w", &[1, 1, 3, 3], &[1.0; 9]), tensor_f32("b", &[1], &[-4.0])],
+        vec![
+            tensor_f32("w", &[1, 1, 3, 3], &[1.0; 9]),
+            tensor_f32("b", &[1], &[-4.0]),
+        ],
         vec![value_info("x", &[-1, 1, 3, 3])],
         vec![value_info("y", &[1, 1, 3, 3])],
     );
@@ -70,7 +79,13 @@ fn batch_norm_folds_into_conv() {
     let g = graph(
         vec![
             node("Conv", "conv", &["x", "w"], &["c"], vec![]),
-            node("BatchNormalization", "bn", &["c", "s", "bb", "m", "v"], &["y"], vec![attr_float("epsilon", 0.0)]),
+            node(
+                "BatchNormalization",
+                "bn",
+                &["c", "s", "bb", "m", "v"],
+                &["y"],
+                vec![attr_float("epsilon", 0.0)],
+            ),
         ],
         vec![
             tensor_f32("w", &[2, 1, 1, 1], &[1.0, 2.0]),
@@ -121,9 +136,21 @@ fn shape_arithmetic_is_folded_and_reshape_is_a_view() {
     let g = graph(
         vec![
             node("Shape", "shape", &["x"], &["s"], vec![]),
-            node("Gather", "g", &["s", "zero"], &["n"], vec![attr_int("axis", 0)]),
+            node(
+                "Gather",
+                "g",
+                &["s", "zero"],
+                &["n"],
+                vec![attr_int("axis", 0)],
+            ),
             node("Unsqueeze", "u", &["n", "ax"], &["n1"], vec![]),
-            node("Concat", "cat", &["n1", "minus1"], &["target"], vec![attr_int("axis", 0)]),
+            node(
+                "Concat",
+                "cat",
+                &["n1", "minus1"],
+                &["target"],
+                vec![attr_int("axis", 0)],
+            ),
             node("Reshape", "r", &["x", "target"], &["f"], vec![]),
             node("Relu", "relu", &["f"], &["y"], vec![]),
         ],
@@ -139,15 +166,30 @@ fn shape_arithmetic_is_folded_and_reshape_is_a_view() {
     let ops: Vec<&str> = m.nodes().iter().map(|n| n.op.as_str()).collect();
     assert_eq!(ops, ["Relu"]);
     assert_eq!(m.outputs()[0].shape, [1, 4]);
-    assert_close(&run1(&mut m, &[-1.0, 2.0, -3.0, 4.0]), &[0.0, 2.0, 0.0, 4.0]);
+    assert_close(
+        &run1(&mut m, &[-1.0, 2.0, -3.0, 4.0]),
+        &[0.0, 2.0, 0.0, 4.0],
+    );
 }
 
 #[test]
 fn transpose_of_size_one_axes_is_a_view_and_others_are_steps() {
     let g = graph(
         vec![
-            node("Transpose", "t0", &["x"], &["a"], vec![attr_ints("perm", &[0, 3, 1, 2])]),
-            node("Transpose", "t1", &["a"], &["y"], vec![attr_ints("perm", &[0, 1, 3, 2])]),
+            node(
+                "Transpose",
+                "t0",
+                &["x"],
+                &["a"],
+                vec![attr_ints("perm", &[0, 3, 1, 2])],
+            ),
+            node(
+                "Transpose",
+                "t1",
+                &["a"],
+                &["y"],
+                vec![attr_ints("perm", &[0, 1, 3, 2])],
+            ),
         ],
         vec![],
         vec![value_info("x", &[1, 2, 3, 1])],
@@ -164,7 +206,13 @@ fn output_that_is_an_input_or_a_constant_is_copied() {
     let g = graph(
         vec![
             node("Identity", "i", &["x"], &["y"], vec![]),
-            node("Constant", "c", &[], &["k"], vec![attr_tensor("value", tensor_f32("", &[2], &[7.0, 8.0]))]),
+            node(
+                "Constant",
+                "c",
+                &[],
+                &["k"],
+                vec![attr_tensor("value", tensor_f32("", &[2], &[7.0, 8.0]))],
+            ),
         ],
         vec![],
         vec![value_info("x", &[2])],
@@ -182,9 +230,15 @@ fn output_that_is_an_input_or_a_constant_is_copied() {
 fn wrong_buffer_lengths_are_errors() {
     let mut m = load(&conv_relu_model());
     let mut y = vec![0.0; 9];
-    assert_eq!(m.run(&[0.0; 8], &mut y).unwrap_err().code(), ErrorCode::BufferLength);
+    assert_eq!(
+        m.run(&[0.0; 8], &mut y).unwrap_err().code(),
+        ErrorCode::BufferLength
+    );
     let mut short = vec![0.0; 8];
-    assert_eq!(m.run(&[0.0; 9], &mut short).unwrap_err().code(), ErrorCode::BufferLength);
+    assert_eq!(
+        m.run(&[0.0; 9], &mut short).unwrap_err().code(),
+        ErrorCode::BufferLength
+    );
 }
 
 fn one_node(op: &str, attrs: Vec<Msg>, inits: Vec<Msg>, inputs: &[&str]) -> Vec<u8> {
@@ -204,7 +258,9 @@ fn malformed_graphs_give_their_error_codes() {
     assert_eq!(code(&[]), ErrorCode::EmptyModel);
     assert_eq!(code(&[0xff, 0xff, 0xff]), ErrorCode::Malformed);
     // Unsupported operator, named in the error.
-    let e = Model::from_bytes(&one_node("Foo", vec![], vec![], &["x"])).err().unwrap();
+    let e = Model::from_bytes(&one_node("Foo", vec![], vec![], &["x"]))
+        .err()
+        .unwrap();
     assert_eq!(e.code(), ErrorCode::UnsupportedOperator);
     assert!(e.to_string().contains("Foo"), "{e}");
     // Cycle: a -> b -> a
@@ -220,17 +276,30 @@ fn malformed_graphs_give_their_error_codes() {
     );
     assert_eq!(code(&model(13, cyc)), ErrorCode::GraphCycle);
     // Dangling input.
-    assert_eq!(code(&one_node("Relu", vec![], vec![], &["nobody"])), ErrorCode::DanglingInput);
+    assert_eq!(
+        code(&one_node("Relu", vec![], vec![], &["nobody"])),
+        ErrorCode::DanglingInput
+    );
     // Two nodes write one tensor.
     let dup = graph(
-        vec![node("Relu", "a", &["x"], &["y"], vec![]), node("Relu", "b", &["x"], &["y"], vec![])],
+        vec![
+            node("Relu", "a", &["x"], &["y"], vec![]),
+            node("Relu", "b", &["x"], &["y"], vec![]),
+        ],
         vec![],
         vec![value_info("x", &[1])],
         vec![value_info("y", &[1])],
     );
     assert_eq!(code(&model(13, dup)), ErrorCode::DuplicateOutput);
     // Opsets and domains.
-    let relu = || graph(vec![node("Relu", "a", &["x"], &["y"], vec![])], vec![], vec![value_info("x", &[1])], vec![value_info("y", &[1])]);
+    let relu = || {
+        graph(
+            vec![node("Relu", "a", &["x"], &["y"], vec![])],
+            vec![],
+            vec![value_info("x", &[1])],
+            vec![value_info("y", &[1])],
+        )
+    };
     assert_eq!(code(&model(6, relu())), ErrorCode::UnsupportedOpset);
     assert_eq!(code(&model(22, relu())), ErrorCode::UnsupportedOpset);
     let custom = graph(
@@ -240,22 +309,57 @@ fn malformed_graphs_give_their_error_codes() {
         vec![value_info("y", &[1])],
     );
     assert_eq!(code(&model(13, custom)), ErrorCode::UnsupportedDomain);
-    let no_ir = Msg::new().msg(8, Msg::new().str(1, "").int(2, 13)).msg(7, relu()).0;
+    let no_ir = Msg::new()
+        .msg(8, Msg::new().str(1, "").int(2, 13))
+        .msg(7, relu())
+        .0;
     assert_eq!(code(&no_ir), ErrorCode::UnsupportedIrVersion);
     // Zero nodes.
-    let empty = graph(vec![], vec![], vec![value_info("x", &[1])], vec![value_info("x", &[1])]);
+    let empty = graph(
+        vec![],
+        vec![],
+        vec![value_info("x", &[1])],
+        vec![value_info("x", &[1])],
+    );
     assert_eq!(code(&model(13, empty)), ErrorCode::EmptyGraph);
     // Conv weight channels disagree with the input.
-    let conv = one_node("Conv", vec![], vec![tensor_f32("w", &[1, 3, 1, 1], &[1.0; 3])], &["x", "w"]);
+    let conv = one_node(
+        "Conv",
+        vec![],
+        vec![tensor_f32("w", &[1, 3, 1, 1], &[1.0; 3])],
+        &["x", "w"],
+    );
     assert_eq!(code(&conv), ErrorCode::ShapeMismatch);
     // Dims that overflow when multiplied, claim more data than present, or are negative.
-    let big = one_node("Add", vec![], vec![tensor_f32("w", &[1 << 40, 1 << 40], &[1.0])], &["x", "w"]);
+    let big = one_node(
+        "Add",
+        vec![],
+        vec![tensor_f32("w", &[1 << 40, 1 << 40], &[1.0])],
+        &["x", "w"],
+    );
     assert_eq!(code(&big), ErrorCode::InvalidDimension);
-    let short = one_node("Add", vec![], vec![tensor_f32("w", &[1000], &[1.0])], &["x", "w"]);
+    let short = one_node(
+        "Add",
+        vec![],
+        vec![tensor_f32("w", &[1000], &[1.0])],
+        &["x", "w"],
+    );
     assert_eq!(code(&short), ErrorCode::DataSize);
-    let neg = one_node("Add", vec![], vec![tensor_f32("w", &[-1], &[])], &["x", "w"]);
+    let neg = one_node(
+        "Add",
+        vec![],
+        vec![tensor_f32("w", &[-1], &[])],
+        &["x", "w"],
+    );
     assert_eq!(code(&neg), ErrorCode::InvalidDimension);
     // A double tensor.
-    let dbl = Msg::new().packed_i64(1, &[1]).int(2, 11).str(8, "w").bytes(9, &1.0f64.to_le_bytes());
-    assert_eq!(code(&one_node("Add", vec![], vec![dbl], &["x", "w"])), ErrorCode::UnsupportedDataType);
+    let dbl = Msg::new()
+        .packed_i64(1, &[1])
+        .int(2, 11)
+        .str(8, "w")
+        .bytes(9, &1.0f64.to_le_bytes());
+    assert_eq!(
+        code(&one_node("Add", vec![], vec![dbl], &["x", "w"])),
+        ErrorCode::UnsupportedDataType
+    );
 }

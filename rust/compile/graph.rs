@@ -20,7 +20,8 @@ impl<'a> NameTable<'a> {
     /// Collects initializers, inputs and node outputs; a tensor produced twice is an error.
     pub(crate) fn build(g: &GraphDesc<'a>) -> Result<NameTable<'a>> {
         let mut entries: Vec<(&'a str, usize, u8)> = Vec::new(); // name, producer, kind
-        let total = g.initializers.len() + g.inputs.len()
+        let total = g.initializers.len()
+            + g.inputs.len()
             + g.nodes.iter().map(|n| n.outputs.len()).sum::<usize>();
         entries.try_reserve_exact(total)?;
         for t in &g.initializers {
@@ -36,7 +37,10 @@ impl<'a> NameTable<'a> {
         }
         for (name, _, _) in &entries {
             if name.is_empty() {
-                return Err(err(ErrorCode::InvalidArgument, "a graph tensor has no name"));
+                return Err(err(
+                    ErrorCode::InvalidArgument,
+                    "a graph tensor has no name",
+                ));
             }
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.2.cmp(&b.2)));

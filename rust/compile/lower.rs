@@ -19,8 +19,10 @@ pub(crate) struct Inputs {
 impl Inputs {
     /// Required input `i`.
     pub(crate) fn get(&self, i: usize) -> Result<In> {
-        self.opt(i)
-            .ok_or(err(ErrorCode::InvalidArgument, "a required input is missing"))
+        self.opt(i).ok_or(err(
+            ErrorCode::InvalidArgument,
+            "a required input is missing",
+        ))
     }
     /// Optional input `i`.
     pub(crate) fn opt(&self, i: usize) -> Option<In> {
@@ -46,7 +48,12 @@ pub(crate) fn output0(cx: &Ctx<'_>, node: &NodeDesc<'_>) -> Result<usize> {
 }
 
 /// Fails if optional output `i` exists and is read by anything.
-pub(crate) fn reject_used_output(cx: &Ctx<'_>, node: &NodeDesc<'_>, i: usize, what: &'static str) -> Result<()> {
+pub(crate) fn reject_used_output(
+    cx: &Ctx<'_>,
+    node: &NodeDesc<'_>,
+    i: usize,
+    what: &'static str,
+) -> Result<()> {
     if let Some(id) = output(cx, node, i) {
         if cx.uses.get(id).copied().unwrap_or(0) > 0 {
             return Err(err(ErrorCode::UnsupportedAttribute, what));
@@ -58,7 +65,10 @@ pub(crate) fn reject_used_output(cx: &Ctx<'_>, node: &NodeDesc<'_>, i: usize, wh
 /// Lowers one node: a step, an alias or a constant for each output.
 pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
     if node.inputs.len() > MAX_NODE_INPUTS {
-        return Err(err(ErrorCode::LimitExceeded, "node has more than 64 inputs"));
+        return Err(err(
+            ErrorCode::LimitExceeded,
+            "node has more than 64 inputs",
+        ));
     }
     let mut ids = Vec::new();
     ids.try_reserve_exact(node.inputs.len())?;
@@ -171,7 +181,10 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
                     let &(off, len) = b
                         .checked_sub(first_buffer)
                         .and_then(|i| arena_offsets.get(i))
-                        .ok_or(err(ErrorCode::InvalidArgument, "fold reads a runtime tensor"))?;
+                        .ok_or(err(
+                            ErrorCode::InvalidArgument,
+                            "fold reads a runtime tensor",
+                        ))?;
                     Loc::Arena { off, len }
                 }
                 other => other,
@@ -205,7 +218,10 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
                 let data = super::to_vec(arena.get(off..off + len).unwrap_or(&[]))?;
                 cx.folded_elements = cx.folded_elements.saturating_add(len);
                 if cx.folded_elements > cx.fold_budget {
-                    return Err(err(ErrorCode::LimitExceeded, "constants computed at load time exceed the budget"));
+                    return Err(err(
+                        ErrorCode::LimitExceeded,
+                        "constants computed at load time exceed the budget",
+                    ));
                 }
                 let c = cx.consts.len();
                 push(&mut cx.consts, ConstData::F32(data))?;

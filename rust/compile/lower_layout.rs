@@ -57,7 +57,10 @@ fn dims_from_i64(v: &[i64]) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     out.try_reserve_exact(v.len())?;
     for &d in v {
-        out.push(usize::try_from(d).map_err(|_| err(ErrorCode::InvalidDimension, "negative dimension"))?);
+        out.push(
+            usize::try_from(d)
+                .map_err(|_| err(ErrorCode::InvalidDimension, "negative dimension"))?,
+        );
     }
     Ok(out)
 }
@@ -67,7 +70,11 @@ pub(crate) fn reshape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
     let a = Attrs::new(node);
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
-    let target = to_vec(needs_const(cx, ins.get(1)?, "Reshape shape must be known at load time")?)?;
+    let target = to_vec(needs_const(
+        cx,
+        ins.get(1)?,
+        "Reshape shape must be known at load time",
+    )?)?;
     let allow_zero = a.int("allowzero", 0)? != 0;
     let total = numel(&xs)?;
     let mut shape = Vec::new();
@@ -79,18 +86,29 @@ pub(crate) fn reshape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
                 infer = Some(i);
                 1
             }
-            0 if !allow_zero => *xs
-                .get(i)
-                .ok_or(err(ErrorCode::ShapeMismatch, "Reshape 0 beyond the input rank"))?,
-            d if d >= 0 => usize::try_from(d).map_err(|_| err(ErrorCode::InvalidDimension, "dimension"))?,
-            _ => return Err(err(ErrorCode::InvalidDimension, "invalid Reshape dimension")),
+            0 if !allow_zero => *xs.get(i).ok_or(err(
+                ErrorCode::ShapeMismatch,
+                "Reshape 0 beyond the input rank",
+            ))?,
+            d if d >= 0 => {
+                usize::try_from(d).map_err(|_| err(ErrorCode::InvalidDimension, "dimension"))?
+            }
+            _ => {
+                return Err(err(
+                    ErrorCode::InvalidDimension,
+                    "invalid Reshape dimension",
+                ))
+            }
         };
         shape.push(v);
     }
     if let Some(i) = infer {
         let known = numel(&shape)?;
         if known == 0 || total % known != 0 {
-            return Err(err(ErrorCode::ShapeMismatch, "cannot infer the -1 dimension"));
+            return Err(err(
+                ErrorCode::ShapeMismatch,
+                "cannot infer the -1 dimension",
+            ));
         }
         if let Some(s) = shape.get_mut(i) {
             *s = total / known;
@@ -122,7 +140,11 @@ fn axes_of(cx: &Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<Option<Vec
     } else {
         match ins.opt(1) {
             None => Ok(None),
-            Some(v) => Ok(Some(to_vec(needs_const(cx, v, "axes must be known at load time")?)?)),
+            Some(v) => Ok(Some(to_vec(needs_const(
+                cx,
+                v,
+                "axes must be known at load time",
+            )?)?)),
         }
     }
 }
@@ -169,7 +191,8 @@ pub(crate) fn squeeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
 pub(crate) fn unsqueeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
-    let axes = axes_of(cx, node, ins)?.ok_or(err(ErrorCode::InvalidAttribute, "axes is required"))?;
+    let axes =
+        axes_of(cx, node, ins)?.ok_or(err(ErrorCode::InvalidAttribute, "axes is required"))?;
     let rank = xs.len() + axes.len();
     if rank > 64 {
         return Err(err(ErrorCode::LimitExceeded, "rank"));
@@ -177,7 +200,9 @@ pub(crate) fn unsqueeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
     let mut ones = [false; 64];
     for a in axes {
         let a = norm_axis(a, rank)?;
-        let slot = ones.get_mut(a).ok_or(err(ErrorCode::InvalidAttribute, "axis"))?;
+        let slot = ones
+            .get_mut(a)
+            .ok_or(err(ErrorCode::InvalidAttribute, "axis"))?;
         if *slot {
             return Err(err(ErrorCode::InvalidAttribute, "repeated axis"));
         }
@@ -215,7 +240,10 @@ pub(crate) fn dropout(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
             None => true,
         };
         if training {
-            return Err(err(ErrorCode::UnsupportedAttribute, "Dropout training_mode"));
+            return Err(err(
+                ErrorCode::UnsupportedAttribute,
+                "Dropout training_mode",
+            ));
         }
     }
     identity(cx, node, ins)
@@ -233,14 +261,25 @@ pub(crate) fn transpose(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
     match Attrs::new(node).ints("perm")? {
         Some(p) => {
             if p.len() != rank {
-                return Err(err(ErrorCode::InvalidAttribute, "perm length differs from the rank"));
+                return Err(err(
+                    ErrorCode::InvalidAttribute,
+                    "perm length differs from the rank",
+                ));
             }
             let mut seen = [false; MAX_RANK];
             for (i, &v) in p.iter().enumerate() {
-                let v = usize::try_from(v).ok().filter(|&v| v < rank).ok_or(err(ErrorCode::InvalidAttribute, "perm"))?;
-                let s = seen.get_mut(v).ok_or(err(ErrorCode::InvalidAttribute, "perm"))?;
+                let v = usize::try_from(v)
+                    .ok()
+                    .filter(|&v| v < rank)
+                    .ok_or(err(ErrorCode::InvalidAttribute, "perm"))?;
+                let s = seen
+                    .get_mut(v)
+                    .ok_or(err(ErrorCode::InvalidAttribute, "perm"))?;
                 if *s {
-                    return Err(err(ErrorCode::InvalidAttribute, "perm is not a permutation"));
+                    return Err(err(
+                        ErrorCode::InvalidAttribute,
+                        "perm is not a permutation",
+                    ));
                 }
                 *s = true;
                 if let Some(slot) = perm.get_mut(i) {
@@ -255,7 +294,10 @@ pub(crate) fn transpose(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
         }
     }
     let perm = perm.get(..rank).unwrap_or(&[]);
-    let shape: Vec<usize> = perm.iter().map(|&p| xs.get(p).copied().unwrap_or(0)).collect();
+    let shape: Vec<usize> = perm
+        .iter()
+        .map(|&p| xs.get(p).copied().unwrap_or(0))
+        .collect();
     let out = output0(cx, node)?;
     let len = numel(&shape)?;
     if let Some(data) = cx.konst(x)? {
@@ -296,10 +338,16 @@ pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         let v = ins.get(i)?;
         let s = cx.shape(v)?;
         if s.len() != base.len()
-            || s.iter().zip(&base).enumerate().any(|(j, (a, b))| j != axis && a != b)
+            || s.iter()
+                .zip(&base)
+                .enumerate()
+                .any(|(j, (a, b))| j != axis && a != b)
             || cx.value(v)?.dtype != dtype
         {
-            return Err(err(ErrorCode::ShapeMismatch, "Concat inputs differ outside the axis"));
+            return Err(err(
+                ErrorCode::ShapeMismatch,
+                "Concat inputs differ outside the axis",
+            ));
         }
         total = total
             .checked_add(s.get(axis).copied().unwrap_or(0))
@@ -325,8 +373,12 @@ pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         for v in &parts {
             let x_inner = cx.shape(*v)?.get(axis).copied().unwrap_or(0) * inner;
             match (&mut data, cx.konst(*v)?) {
-                (ConstData::F32(y), Some(ConstData::F32(x))) => layout::concat_part(x, y, outer, x_inner, y_inner, offset),
-                (ConstData::I64(y), Some(ConstData::I64(x))) => layout::concat_part(x, y, outer, x_inner, y_inner, offset),
+                (ConstData::F32(y), Some(ConstData::F32(x))) => {
+                    layout::concat_part(x, y, outer, x_inner, y_inner, offset)
+                }
+                (ConstData::I64(y), Some(ConstData::I64(x))) => {
+                    layout::concat_part(x, y, outer, x_inner, y_inner, offset)
+                }
                 _ => return Err(err(ErrorCode::UnsupportedDataType, "Concat types")),
             }
             offset += x_inner;
@@ -337,9 +389,21 @@ pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let mut inners = Vec::new();
     for v in &parts {
         super::push(&mut inputs, cx.loc(*v)?)?;
-        super::push(&mut inners, cx.shape(*v)?.get(axis).copied().unwrap_or(0) * inner)?;
+        super::push(
+            &mut inners,
+            cx.shape(*v)?.get(axis).copied().unwrap_or(0) * inner,
+        )?;
     }
-    cx.add_step(node, out, shape, Kernel::Concat { outer, inners }, inputs, "Concat", 0, 0)
+    cx.add_step(
+        node,
+        out,
+        shape,
+        Kernel::Concat { outer, inners },
+        inputs,
+        "Concat",
+        0,
+        0,
+    )
 }
 
 /// Pad (constant mode).
@@ -347,22 +411,36 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
     let a = Attrs::new(node);
     let mode = a.string("mode")?.unwrap_or("constant");
     if mode != "constant" {
-        return Err(err(ErrorCode::UnsupportedAttribute, "only constant Pad mode is supported"));
+        return Err(err(
+            ErrorCode::UnsupportedAttribute,
+            "only constant Pad mode is supported",
+        ));
     }
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
     let rank = xs.len();
     let (pads, value): (Vec<i64>, f32) = if cx.opset < 11 {
-        let p = a.ints("pads")?.ok_or(err(ErrorCode::InvalidAttribute, "pads is required"))?;
+        let p = a
+            .ints("pads")?
+            .ok_or(err(ErrorCode::InvalidAttribute, "pads is required"))?;
         (to_vec(p)?, a.float("value", 0.0)?)
     } else {
-        let p = to_vec(needs_const(cx, ins.get(1)?, "pads must be known at load time")?)?;
+        let p = to_vec(needs_const(
+            cx,
+            ins.get(1)?,
+            "pads must be known at load time",
+        )?)?;
         let value = match ins.opt(2) {
             None => 0.0,
             Some(v) => match cx.konst(v)? {
                 Some(ConstData::F32(d)) => d.first().copied().unwrap_or(0.0),
                 Some(ConstData::I64(d)) => d.first().copied().unwrap_or(0) as f32,
-                None => return Err(err(ErrorCode::UnsupportedAttribute, "constant_value must be known at load time")),
+                None => {
+                    return Err(err(
+                        ErrorCode::UnsupportedAttribute,
+                        "constant_value must be known at load time",
+                    ))
+                }
             },
         };
         (p, value)
@@ -384,7 +462,10 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
         _ => (0..rank).collect(),
     };
     if pads.len() != 2 * axes.len() {
-        return Err(err(ErrorCode::InvalidAttribute, "pads length must be twice the rank"));
+        return Err(err(
+            ErrorCode::InvalidAttribute,
+            "pads length must be twice the rank",
+        ));
     }
     let half = axes.len();
     for (i, &ax) in axes.iter().enumerate() {
@@ -400,7 +481,10 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
             .checked_add(begin.get(i).copied().unwrap_or(0))
             .and_then(|v| v.checked_add(end.get(i).copied().unwrap_or(0)))
             .filter(|v| *v >= 0)
-            .ok_or(err(ErrorCode::InvalidDimension, "padded dimension is negative"))?;
+            .ok_or(err(
+                ErrorCode::InvalidDimension,
+                "padded dimension is negative",
+            ))?;
         shape.push(usize::try_from(s).map_err(|_| err(ErrorCode::InvalidDimension, "dimension"))?);
     }
     let begin = begin.get(..rank).unwrap_or(&[]);
@@ -438,14 +522,25 @@ pub(crate) fn gather(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let idx = ins.get(1)?;
     let xs = to_vec(cx.shape(x)?)?;
     if xs.is_empty() {
-        return Err(err(ErrorCode::ShapeMismatch, "Gather data must have rank >= 1"));
+        return Err(err(
+            ErrorCode::ShapeMismatch,
+            "Gather data must have rank >= 1",
+        ));
     }
     let axis = norm_axis(Attrs::new(node).int("axis", 0)?, xs.len())?;
-    let indices = to_vec(needs_const(cx, idx, "Gather indices must be known at load time")?)?;
+    let indices = to_vec(needs_const(
+        cx,
+        idx,
+        "Gather indices must be known at load time",
+    )?)?;
     let idx_shape = to_vec(cx.shape(idx)?)?;
     let axis_len = xs.get(axis).copied().unwrap_or(0);
     for &i in &indices {
-        let ok = if i < 0 { (-i) as u64 <= axis_len as u64 } else { (i as u64) < axis_len as u64 };
+        let ok = if i < 0 {
+            (-i) as u64 <= axis_len as u64
+        } else {
+            (i as u64) < axis_len as u64
+        };
         if !ok {
             return Err(err(ErrorCode::InvalidArgument, "Gather index out of range"));
         }
@@ -460,7 +555,8 @@ pub(crate) fn gather(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let out = output0(cx, node)?;
     if let Some(data) = cx.konst(x)? {
         let ok;
-        let data = fold_any!(data, len, |s, d| ok = layout::gather(s, &mut d, outer, axis_len, inner, &indices));
+        let data = fold_any!(data, len, |s, d| ok =
+            layout::gather(s, &mut d, outer, axis_len, inner, &indices));
         if !ok {
             return Err(err(ErrorCode::InvalidArgument, "Gather index out of range"));
         }
@@ -486,8 +582,14 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
         return Err(err(ErrorCode::LimitExceeded, "tensor rank above 8"));
     }
     let (starts, ends, axes, steps) = if cx.opset < 10 {
-        let s = to_vec(a.ints("starts")?.ok_or(err(ErrorCode::InvalidAttribute, "starts"))?)?;
-        let e = to_vec(a.ints("ends")?.ok_or(err(ErrorCode::InvalidAttribute, "ends"))?)?;
+        let s = to_vec(
+            a.ints("starts")?
+                .ok_or(err(ErrorCode::InvalidAttribute, "starts"))?,
+        )?;
+        let e = to_vec(
+            a.ints("ends")?
+                .ok_or(err(ErrorCode::InvalidAttribute, "ends"))?,
+        )?;
         let ax = a.ints("axes")?.map(to_vec).transpose()?;
         (s, e, ax, None)
     } else {
@@ -505,8 +607,14 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
         (s, e, ax, st)
     };
     let n = starts.len();
-    if ends.len() != n || axes.as_ref().is_some_and(|v| v.len() != n) || steps.as_ref().is_some_and(|v| v.len() != n) {
-        return Err(err(ErrorCode::InvalidAttribute, "Slice parameter lengths differ"));
+    if ends.len() != n
+        || axes.as_ref().is_some_and(|v| v.len() != n)
+        || steps.as_ref().is_some_and(|v| v.len() != n)
+    {
+        return Err(err(
+            ErrorCode::InvalidAttribute,
+            "Slice parameter lengths differ",
+        ));
     }
     let mut start_of = [0usize; MAX_RANK];
     let mut step_of = [1i64; MAX_RANK];
@@ -522,7 +630,9 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
                 i
             }
         };
-        let s = seen.get_mut(ax).ok_or(err(ErrorCode::InvalidAttribute, "axis"))?;
+        let s = seen
+            .get_mut(ax)
+            .ok_or(err(ErrorCode::InvalidAttribute, "axis"))?;
         if *s {
             return Err(err(ErrorCode::InvalidAttribute, "repeated Slice axis"));
         }
@@ -543,13 +653,23 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
         let count = if step > 0 {
             start = start.clamp(0, dim);
             end = end.clamp(0, dim);
-            if end > start { (end - start + step - 1) / step } else { 0 }
+            if end > start {
+                (end - start + step - 1) / step
+            } else {
+                0
+            }
         } else {
             start = start.clamp(0, (dim - 1).max(0));
             end = end.clamp(-1, dim - 1);
-            if start > end && dim > 0 { (start - end + (-step) - 1) / (-step) } else { 0 }
+            if start > end && dim > 0 {
+                (start - end + (-step) - 1) / (-step)
+            } else {
+                0
+            }
         };
-        if let (Some(so), Some(st), Some(sh)) = (start_of.get_mut(ax), step_of.get_mut(ax), shape.get_mut(ax)) {
+        if let (Some(so), Some(st), Some(sh)) =
+            (start_of.get_mut(ax), step_of.get_mut(ax), shape.get_mut(ax))
+        {
             *so = start as usize;
             *st = step;
             *sh = count as usize;
@@ -560,7 +680,9 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
     let len = numel(&shape)?;
     let out = output0(cx, node)?;
     if let Some(data) = cx.konst(x)? {
-        let data = fold_any!(data, len, |s, d| layout::slice(s, &mut d, &xs, starts, steps, &shape));
+        let data = fold_any!(data, len, |s, d| layout::slice(
+            s, &mut d, &xs, starts, steps, &shape
+        ));
         return cx.define_const(out, shape, data);
     }
     let kernel = Kernel::Slice {
@@ -607,12 +729,19 @@ pub(crate) fn constant(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
     if let Some(i) = a.ints("value_ints")? {
         return cx.define_const(out, alloc::vec![i.len()], ConstData::I64(to_vec(i)?));
     }
-    Err(err(ErrorCode::UnsupportedAttribute, "Constant needs a numeric value"))
+    Err(err(
+        ErrorCode::UnsupportedAttribute,
+        "Constant needs a numeric value",
+    ))
 }
 
 /// ConstantOfShape: a filled constant.
 pub(crate) fn constant_of_shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
-    let dims = dims_from_i64(needs_const(cx, ins.get(0)?, "ConstantOfShape shape must be known at load time")?)?;
+    let dims = dims_from_i64(needs_const(
+        cx,
+        ins.get(0)?,
+        "ConstantOfShape shape must be known at load time",
+    )?)?;
     let len = numel(&dims)?;
     let value = match Attrs::new(node).tensor("value")? {
         Some(t) => tensor::from_desc(t)?.1,
@@ -645,9 +774,16 @@ pub(crate) fn cast(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
     let shape = to_vec(cx.shape(x)?)?;
     let out = output0(cx, node)?;
     let to_float = to == i64::from(data_type::FLOAT);
-    let to_int = [data_type::INT64, data_type::INT32, 5, data_type::INT8, data_type::UINT8, 4]
-        .iter()
-        .any(|&t| i64::from(t) == to);
+    let to_int = [
+        data_type::INT64,
+        data_type::INT32,
+        5,
+        data_type::INT8,
+        data_type::UINT8,
+        4,
+    ]
+    .iter()
+    .any(|&t| i64::from(t) == to);
     if !to_float && !to_int {
         return Err(err(ErrorCode::UnsupportedDataType, "Cast target type"));
     }
@@ -662,6 +798,9 @@ pub(crate) fn cast(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
         }
         Some(_) => identity(cx, node, ins),
         None if to_float => identity(cx, node, ins),
-        None => Err(err(ErrorCode::UnsupportedDataType, "run-time integer tensors")),
+        None => Err(err(
+            ErrorCode::UnsupportedDataType,
+            "run-time integer tensors",
+        )),
     }
 }

@@ -16,9 +16,10 @@ fn scalar_const(cx: &Ctx<'_>, v: Option<In>, default: f32) -> Result<f32> {
     match v {
         None => Ok(default),
         Some(v) => {
-            let d = cx
-                .const_f32(v)?
-                .ok_or(err(ErrorCode::UnsupportedAttribute, "Clip bounds must be constant"))?;
+            let d = cx.const_f32(v)?.ok_or(err(
+                ErrorCode::UnsupportedAttribute,
+                "Clip bounds must be constant",
+            ))?;
             match d {
                 [x] => Ok(*x),
                 _ => Err(err(ErrorCode::ShapeMismatch, "Clip bounds must be scalars")),
@@ -71,7 +72,16 @@ pub(crate) fn activation(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) ->
         }
     }
     let inputs = alloc::vec![cx.loc(x)?];
-    cx.add_step(node, out, shape, Kernel::Activation(act), inputs, node.op_type, 0, 0)
+    cx.add_step(
+        node,
+        out,
+        shape,
+        Kernel::Activation(act),
+        inputs,
+        node.op_type,
+        0,
+        0,
+    )
 }
 
 /// Softmax / LogSoftmax: coerced-2D semantics before opset 13, single axis from 13.
@@ -113,7 +123,10 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let a_shape = to_vec(cx.shape(a)?)?;
     let b_shape = to_vec(cx.shape(b)?)?;
     if a_shape.is_empty() || b_shape.is_empty() {
-        return Err(err(ErrorCode::ShapeMismatch, "MatMul operands must have rank >= 1"));
+        return Err(err(
+            ErrorCode::ShapeMismatch,
+            "MatMul operands must have rank >= 1",
+        ));
     }
     // 1-D operands: [k] -> [1, k] on the left, [k] -> [k, 1] on the right, removed afterwards.
     let (a_batch, m, k) = match a_shape.as_slice() {
@@ -127,7 +140,10 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         [] => return Err(err(ErrorCode::ShapeMismatch, "rank")),
     };
     if k != k2 {
-        return Err(err(ErrorCode::ShapeMismatch, "MatMul inner dimensions differ"));
+        return Err(err(
+            ErrorCode::ShapeMismatch,
+            "MatMul inner dimensions differ",
+        ));
     }
     let out = output0(cx, node)?;
     let b_const = matches!(cx.value(b)?.kind, ValueKind::Const(_));
@@ -152,8 +168,10 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         let params = if b_const { k * n } else { 0 };
         return cx.add_step(node, out, shape, kernel, inputs, "MatMul", params, macs);
     }
-    let p = BatchedMatMul::new(a_batch, b_batch, m, k, n)
-        .ok_or(err(ErrorCode::ShapeMismatch, "MatMul batch dimensions do not broadcast"))?;
+    let p = BatchedMatMul::new(a_batch, b_batch, m, k, n).ok_or(err(
+        ErrorCode::ShapeMismatch,
+        "MatMul batch dimensions do not broadcast",
+    ))?;
     let mut shape = to_vec(p.batch_shape.get(..p.rank).unwrap_or(&[]))?;
     if a_shape.len() > 1 {
         shape.push(m);
@@ -164,7 +182,16 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     numel(&shape)?;
     let inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
     let macs = p.macs();
-    cx.add_step(node, out, shape, Kernel::MatMul(p), inputs, "MatMul", 0, macs)
+    cx.add_step(
+        node,
+        out,
+        shape,
+        Kernel::MatMul(p),
+        inputs,
+        "MatMul",
+        0,
+        macs,
+    )
 }
 
 /// Gemm: y = alpha * op(A) * op(B) + beta * C.
@@ -178,15 +205,30 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
     let alpha = at.float("alpha", 1.0)?;
     let beta = at.float("beta", 1.0)?;
     let (m, k) = match *cx.shape(a)? {
-        [r, c] => if trans_a { (c, r) } else { (r, c) },
+        [r, c] => {
+            if trans_a {
+                (c, r)
+            } else {
+                (r, c)
+            }
+        }
         _ => return Err(err(ErrorCode::ShapeMismatch, "Gemm A must be 2-D")),
     };
     let (k2, n) = match *cx.shape(b)? {
-        [r, c] => if trans_b { (c, r) } else { (r, c) },
+        [r, c] => {
+            if trans_b {
+                (c, r)
+            } else {
+                (r, c)
+            }
+        }
         _ => return Err(err(ErrorCode::ShapeMismatch, "Gemm B must be 2-D")),
     };
     if k != k2 {
-        return Err(err(ErrorCode::ShapeMismatch, "Gemm inner dimensions differ"));
+        return Err(err(
+            ErrorCode::ShapeMismatch,
+            "Gemm inner dimensions differ",
+        ));
     }
     let bias = match c {
         None => GemmBias::None,
@@ -199,7 +241,12 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
                 [1, x] if *x == n => GemmBias::Row,
                 [x, 1] if *x == m => GemmBias::Column,
                 [x, y] if *x == m && *y == n => GemmBias::Full,
-                _ => return Err(err(ErrorCode::ShapeMismatch, "Gemm C does not broadcast to [M, N]")),
+                _ => {
+                    return Err(err(
+                        ErrorCode::ShapeMismatch,
+                        "Gemm C does not broadcast to [M, N]",
+                    ))
+                }
             }
         }
     };
@@ -218,7 +265,11 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
         bias,
     };
     let out = output0(cx, node)?;
-    let params = if matches!(cx.value(b)?.kind, ValueKind::Const(_)) { k * n } else { 0 };
+    let params = if matches!(cx.value(b)?.kind, ValueKind::Const(_)) {
+        k * n
+    } else {
+        0
+    };
     let macs = (m as u64) * (k as u64) * (n as u64);
     cx.add_step(
         node,
@@ -254,7 +305,10 @@ pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let len = numel(&shape)?;
     let out = output0(cx, node)?;
     if cx.value(a)?.dtype != cx.value(b)?.dtype {
-        return Err(err(ErrorCode::UnsupportedDataType, "operands have different types"));
+        return Err(err(
+            ErrorCode::UnsupportedDataType,
+            "operands have different types",
+        ));
     }
     // int64 arithmetic (shape computations) is evaluated here.
     if let (Some(ConstData::I64(x)), Some(ConstData::I64(y))) = (cx.konst(a)?, cx.konst(b)?) {
@@ -273,10 +327,25 @@ pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         }
     }
     let inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
-    cx.add_step(node, out, shape, Kernel::Binary { op, bc }, inputs, node.op_type, 0, 0)
+    cx.add_step(
+        node,
+        out,
+        shape,
+        Kernel::Binary { op, bc },
+        inputs,
+        node.op_type,
+        0,
+        0,
+    )
 }
 
-fn try_fuse_bias(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, x: In, c: In, out_shape: &[usize]) -> Result<bool> {
+fn try_fuse_bias(
+    cx: &mut Ctx<'_>,
+    node: &NodeDesc<'_>,
+    x: In,
+    c: In,
+    out_shape: &[usize],
+) -> Result<bool> {
     let Some(step) = cx.sole_producer(x) else {
         return Ok(false);
     };
@@ -290,7 +359,12 @@ fn try_fuse_bias(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, x: In, c: In, out_shape:
     let Some(s) = cx.steps.get(step) else {
         return Ok(false);
     };
-    let Kernel::Dense { n, act: Activation::None, .. } = s.kernel else {
+    let Kernel::Dense {
+        n,
+        act: Activation::None,
+        ..
+    } = s.kernel
+    else {
         return Ok(false);
     };
     // The constant must be a row vector over the last axis: [n], [1, n], [1, 1, n], ...

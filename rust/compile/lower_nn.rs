@@ -43,12 +43,16 @@ fn spatial_axes(
     let auto_pad = a.string("auto_pad")?.unwrap_or("NOTSET");
     let len_ok = |v: Option<&[i64]>, want: usize| v.is_none_or(|v| v.len() == want);
     if !len_ok(strides, n) || !len_ok(dilations, n) || !len_ok(pads, 2 * n) || kernel.len() != n {
-        return Err(err(ErrorCode::InvalidAttribute, "attribute length does not match the rank"));
+        return Err(err(
+            ErrorCode::InvalidAttribute,
+            "attribute length does not match the rank",
+        ));
     }
     let mut axes = Vec::new();
     axes.try_reserve_exact(n)?;
     for i in 0..n {
-        let get = |v: Option<&[i64]>, j: usize, d: i64| v.and_then(|v| v.get(j).copied()).unwrap_or(d);
+        let get =
+            |v: Option<&[i64]>, j: usize, d: i64| v.and_then(|v| v.get(j).copied()).unwrap_or(d);
         let mut ax = Axis {
             input: input.get(i).copied().unwrap_or(0),
             kernel: kernel.get(i).copied().unwrap_or(0),
@@ -57,7 +61,10 @@ fn spatial_axes(
             ..Axis::default()
         };
         if ax.stride == 0 || ax.dilation == 0 || ax.kernel == 0 {
-            return Err(err(ErrorCode::InvalidAttribute, "zero kernel, stride or dilation"));
+            return Err(err(
+                ErrorCode::InvalidAttribute,
+                "zero kernel, stride or dilation",
+            ));
         }
         let span = ax
             .dilation
@@ -74,7 +81,10 @@ fn spatial_axes(
                     .and_then(|v| v.checked_add(ax.pad_end))
                     .ok_or(err(ErrorCode::InvalidDimension, "padded size overflows"))?;
                 if padded < span {
-                    return Err(err(ErrorCode::ShapeMismatch, "kernel larger than the padded input"));
+                    return Err(err(
+                        ErrorCode::ShapeMismatch,
+                        "kernel larger than the padded input",
+                    ));
                 }
                 let q = padded - span;
                 ax.output = if ceil_mode {
@@ -90,7 +100,10 @@ fn spatial_axes(
             }
             "VALID" => {
                 if ax.input < span {
-                    return Err(err(ErrorCode::ShapeMismatch, "kernel larger than the input"));
+                    return Err(err(
+                        ErrorCode::ShapeMismatch,
+                        "kernel larger than the input",
+                    ));
                 }
                 ax.output = (ax.input - span) / ax.stride + 1;
             }
@@ -169,7 +182,10 @@ pub(crate) fn conv(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
     let ws = to_vec(cx.shape(w)?)?;
     let (batch, c, _, _) = nchw(&xs)?;
     if ws.len() != xs.len() {
-        return Err(err(ErrorCode::ShapeMismatch, "weight rank differs from input rank"));
+        return Err(err(
+            ErrorCode::ShapeMismatch,
+            "weight rank differs from input rank",
+        ));
     }
     let group = to_usize(a.int("group", 1)?, "group")?;
     let m = ws.first().copied().unwrap_or(0);
@@ -182,15 +198,26 @@ pub(crate) fn conv(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
     }
     let kernel = ws.get(2..).unwrap_or(&[]);
     if let Some(ks) = a.ints("kernel_shape")? {
-        if ks.len() != kernel.len() || ks.iter().zip(kernel).any(|(k, w)| usize::try_from(*k).ok() != Some(*w)) {
-            return Err(err(ErrorCode::ShapeMismatch, "kernel_shape disagrees with the weights"));
+        if ks.len() != kernel.len()
+            || ks
+                .iter()
+                .zip(kernel)
+                .any(|(k, w)| usize::try_from(*k).ok() != Some(*w))
+        {
+            return Err(err(
+                ErrorCode::ShapeMismatch,
+                "kernel_shape disagrees with the weights",
+            ));
         }
     }
     let axes = spatial_axes(&a, xs.get(2..).unwrap_or(&[]), kernel, false)?;
     let (ah, aw) = hw(&axes);
     if let Some(b) = b {
         if cx.shape(b)?.iter().product::<usize>() != m || cx.shape(b)?.len() != 1 {
-            return Err(err(ErrorCode::ShapeMismatch, "bias length differs from output channels"));
+            return Err(err(
+                ErrorCode::ShapeMismatch,
+                "bias length differs from output channels",
+            ));
         }
     }
     let p = Conv2d {
@@ -257,7 +284,10 @@ pub(crate) fn pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, max: boo
     }
     let ceil_mode = a.int("ceil_mode", 0)? != 0;
     if !max && a.get("dilations").is_some() && cx.opset < 19 {
-        return Err(err(ErrorCode::InvalidAttribute, "AveragePool dilations need opset 19"));
+        return Err(err(
+            ErrorCode::InvalidAttribute,
+            "AveragePool dilations need opset 19",
+        ));
     }
     let axes = spatial_axes(&a, xs.get(2..).unwrap_or(&[]), &kernel, ceil_mode)?;
     let (ah, aw) = hw(&axes);
@@ -292,11 +322,19 @@ pub(crate) fn pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, max: boo
 }
 
 /// GlobalAveragePool / GlobalMaxPool over every spatial axis.
-pub(crate) fn global_pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, max: bool) -> Result<()> {
+pub(crate) fn global_pool(
+    cx: &mut Ctx<'_>,
+    node: &NodeDesc<'_>,
+    ins: &Inputs,
+    max: bool,
+) -> Result<()> {
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
     if xs.len() < 2 {
-        return Err(err(ErrorCode::ShapeMismatch, "input rank must be at least 2"));
+        return Err(err(
+            ErrorCode::ShapeMismatch,
+            "input rank must be at least 2",
+        ));
     }
     let planes = xs.iter().take(2).product::<usize>();
     let plane_len = xs.iter().skip(2).product::<usize>();
@@ -309,17 +347,24 @@ pub(crate) fn global_pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, m
     let (kernel, name) = if max {
         (Kernel::GlobalMaxPool { planes, plane_len }, "GlobalMaxPool")
     } else {
-        (Kernel::GlobalAvgPool { planes, plane_len }, "GlobalAveragePool")
+        (
+            Kernel::GlobalAvgPool { planes, plane_len },
+            "GlobalAveragePool",
+        )
     };
     cx.add_step(node, out, shape, kernel, inputs, name, 0, 0)
 }
 
 fn const_vec(cx: &Ctx<'_>, v: In, len: usize) -> Result<Vec<f32>> {
-    let d = cx
-        .const_f32(v)?
-        .ok_or(err(ErrorCode::UnsupportedAttribute, "BatchNormalization parameters must be constant"))?;
+    let d = cx.const_f32(v)?.ok_or(err(
+        ErrorCode::UnsupportedAttribute,
+        "BatchNormalization parameters must be constant",
+    ))?;
     if d.len() != len {
-        return Err(err(ErrorCode::ShapeMismatch, "BatchNormalization parameter length"));
+        return Err(err(
+            ErrorCode::ShapeMismatch,
+            "BatchNormalization parameter length",
+        ));
     }
     to_vec(d)
 }
@@ -340,7 +385,10 @@ pub(crate) fn batch_norm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) ->
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
     if xs.len() < 2 {
-        return Err(err(ErrorCode::ShapeMismatch, "input rank must be at least 2"));
+        return Err(err(
+            ErrorCode::ShapeMismatch,
+            "input rank must be at least 2",
+        ));
     }
     let c = xs.get(1).copied().unwrap_or(0);
     let gamma = const_vec(cx, ins.get(1)?, c)?;
@@ -391,7 +439,11 @@ fn fold_into_conv(cx: &mut Ctx<'_>, step: usize, scale: &[f32], shift: &[f32]) -
     let Some(s) = cx.steps.get(step) else {
         return Ok(false);
     };
-    let Kernel::Conv { p, act: Activation::None } = s.kernel else {
+    let Kernel::Conv {
+        p,
+        act: Activation::None,
+    } = s.kernel
+    else {
         return Ok(false);
     };
     let (Some(Loc::Const(wc)), bias) = (s.inputs.get(1).copied(), s.inputs.get(2).copied()) else {

@@ -121,7 +121,10 @@ pub(crate) fn numel(shape: &[usize]) -> Result<usize> {
             .ok_or(err(ErrorCode::InvalidDimension, "element count overflows"))?;
     }
     if n > MAX_TENSOR_ELEMENTS {
-        return Err(err(ErrorCode::LimitExceeded, "tensor larger than 2^24 elements"));
+        return Err(err(
+            ErrorCode::LimitExceeded,
+            "tensor larger than 2^24 elements",
+        ));
     }
     Ok(n)
 }
@@ -203,7 +206,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// Defines `out` as a constant.
-    pub(crate) fn define_const(&mut self, out: usize, shape: Vec<usize>, data: ConstData) -> Result<()> {
+    pub(crate) fn define_const(
+        &mut self,
+        out: usize,
+        shape: Vec<usize>,
+        data: ConstData,
+    ) -> Result<()> {
         let n = numel(&shape)?;
         if data.len() != n {
             return Err(err(ErrorCode::DataSize, "folded tensor size"));
@@ -232,7 +240,10 @@ impl<'a> Ctx<'a> {
     pub(crate) fn alias(&mut self, out: usize, of: In, shape: Vec<usize>) -> Result<()> {
         let src = self.value(of)?.clone();
         if numel(&shape)? != numel(&src.shape)? {
-            return Err(err(ErrorCode::ShapeMismatch, "reshape changes the element count"));
+            return Err(err(
+                ErrorCode::ShapeMismatch,
+                "reshape changes the element count",
+            ));
         }
         self.set(
             out,
@@ -263,7 +274,10 @@ impl<'a> Ctx<'a> {
             let s = match *loc {
                 Loc::Buf(b) => {
                     let v = self.buffers.get(b).map(|b| b.value).unwrap_or(0);
-                    self.values.get(v).map(|v| v.shape.as_slice()).unwrap_or(&[])
+                    self.values
+                        .get(v)
+                        .map(|v| v.shape.as_slice())
+                        .unwrap_or(&[])
                 }
                 _ => &[],
             };
@@ -408,9 +422,9 @@ pub(crate) fn compile(model: &ModelDesc<'_>, file_len: usize) -> Result<Compiled
     is_output.resize(count, false);
     for n in &g.nodes {
         for name in n.inputs.iter().filter(|s| !s.is_empty()) {
-            let id = names.find(name).ok_or_else(|| {
-                err(ErrorCode::DanglingInput, "").with_name(name)
-            })?;
+            let id = names
+                .find(name)
+                .ok_or_else(|| err(ErrorCode::DanglingInput, "").with_name(name))?;
             if let Some(u) = uses.get_mut(id) {
                 *u += 1;
             }
@@ -496,7 +510,10 @@ pub(crate) fn compile(model: &ModelDesc<'_>, file_len: usize) -> Result<Compiled
         push(&mut inputs, (string_of(vi.name)?, shape, buf))?;
     }
     if inputs.is_empty() {
-        return Err(err(ErrorCode::EmptyGraph, "the graph has no runtime inputs"));
+        return Err(err(
+            ErrorCode::EmptyGraph,
+            "the graph has no runtime inputs",
+        ));
     }
 
     for &i in &order {
@@ -566,7 +583,9 @@ fn input_shape(vi: &crate::decode::model::ValueInfoDesc<'_>) -> Result<Vec<usize
         return Err(err(ErrorCode::UnsupportedDataType, "input is not a tensor").with_name(vi.name));
     }
     if vi.elem_type != crate::decode::model::data_type::FLOAT {
-        return Err(err(ErrorCode::UnsupportedDataType, "inputs must be float32").with_name(vi.name));
+        return Err(
+            err(ErrorCode::UnsupportedDataType, "inputs must be float32").with_name(vi.name),
+        );
     }
     let dims = vi
         .shape
@@ -579,7 +598,9 @@ fn input_shape(vi: &crate::decode::model::ValueInfoDesc<'_>) -> Result<Vec<usize
             DimDesc::Value(v) if v > 0 => v,
             DimDesc::Value(0) | DimDesc::Param(_) | DimDesc::Unknown if i == 0 => 1,
             DimDesc::Value(v) if v < 0 => {
-                return Err(err(ErrorCode::InvalidDimension, "negative dimension").with_name(vi.name))
+                return Err(
+                    err(ErrorCode::InvalidDimension, "negative dimension").with_name(vi.name)
+                )
             }
             _ => {
                 return Err(err(
@@ -589,7 +610,10 @@ fn input_shape(vi: &crate::decode::model::ValueInfoDesc<'_>) -> Result<Vec<usize
                 .with_name(vi.name))
             }
         };
-        shape.push(usize::try_from(v).map_err(|_| err(ErrorCode::InvalidDimension, "dimension too large"))?);
+        shape.push(
+            usize::try_from(v)
+                .map_err(|_| err(ErrorCode::InvalidDimension, "dimension too large"))?,
+        );
     }
     numel(&shape)?;
     Ok(shape)

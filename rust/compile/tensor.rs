@@ -45,8 +45,9 @@ pub(crate) fn dims(t: &TensorDesc<'_>) -> Result<Vec<usize>> {
     let mut shape = Vec::new();
     shape.try_reserve_exact(t.dims.len())?;
     for &d in &t.dims {
-        let d = usize::try_from(d)
-            .map_err(|_| err(ErrorCode::InvalidDimension, "negative dimension").with_name(t.name))?;
+        let d = usize::try_from(d).map_err(|_| {
+            err(ErrorCode::InvalidDimension, "negative dimension").with_name(t.name)
+        })?;
         shape.push(d);
     }
     Ok(shape)
@@ -108,7 +109,9 @@ pub(crate) fn from_desc(t: &TensorDesc<'_>) -> Result<(Vec<usize>, ConstData)> {
         data_type::INT32 | 5 | 4 | data_type::INT8 | data_type::UINT8 | data_type::BOOL => {
             if let Some(raw) = t.raw_data {
                 let v = match t.data_type {
-                    data_type::INT32 => from_raw(raw, n, |b: [u8; 4]| i64::from(i32::from_le_bytes(b)))?,
+                    data_type::INT32 => {
+                        from_raw(raw, n, |b: [u8; 4]| i64::from(i32::from_le_bytes(b)))?
+                    }
                     5 => from_raw(raw, n, |b: [u8; 2]| i64::from(i16::from_le_bytes(b)))?,
                     4 => from_raw(raw, n, |b: [u8; 2]| i64::from(u16::from_le_bytes(b)))?,
                     data_type::INT8 => from_raw(raw, n, |b: [u8; 1]| i64::from(b[0] as i8))?,

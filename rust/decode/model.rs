@@ -260,7 +260,10 @@ fn repeated_f32(r: &mut Reader<'_>, wire: WireType, out: &mut Vec<f32>) -> Resul
         WireType::Len => {
             let bytes = r.bytes()?;
             if bytes.len() % 4 != 0 {
-                return Err(err(ErrorCode::Malformed, "packed floats not a multiple of 4"));
+                return Err(err(
+                    ErrorCode::Malformed,
+                    "packed floats not a multiple of 4",
+                ));
             }
             out.try_reserve(bytes.len() / 4)?;
             out.extend(
@@ -307,7 +310,10 @@ fn merge_float_data<'a>(fd: &mut FloatData<'a>, r: &mut Reader<'a>, wire: WireTy
     if wire == WireType::Len && matches!(fd, FloatData::None) {
         let bytes = r.bytes()?;
         if bytes.len() % 4 != 0 {
-            return Err(err(ErrorCode::Malformed, "packed floats not a multiple of 4"));
+            return Err(err(
+                ErrorCode::Malformed,
+                "packed floats not a multiple of 4",
+            ));
         }
         *fd = FloatData::Packed(bytes);
         return Ok(());
@@ -684,7 +690,13 @@ mod tests {
         let m = decode_model(&bytes).unwrap();
         assert_eq!(m.ir_version, 5);
         assert_eq!(m.producer_name, "keras2onnx");
-        assert_eq!(m.opsets, [OpsetDesc { domain: "", version: 10 }]);
+        assert_eq!(
+            m.opsets,
+            [OpsetDesc {
+                domain: "",
+                version: 10
+            }]
+        );
         let g = m.graph.unwrap();
         assert_eq!(g.nodes.len(), 15);
         assert_eq!(g.nodes[0].op_type, "Identity");
@@ -693,13 +705,20 @@ mod tests {
         assert_eq!(w3.dims, [2, 1, 3, 3]);
         assert_eq!(w3.data_type, data_type::FLOAT);
         assert_eq!(w3.float_data.len(), 18);
-        let shape = g.initializers.iter().find(|t| t.name == "shape_tensor").unwrap();
+        let shape = g
+            .initializers
+            .iter()
+            .find(|t| t.name == "shape_tensor")
+            .unwrap();
         assert_eq!(shape.data_type, data_type::INT64);
         assert_eq!(shape.int64_data.len(), 2);
         assert_eq!(g.inputs.len(), 1);
         let dims = g.inputs[0].shape.as_ref().unwrap();
         assert_eq!(dims[0], DimDesc::Param("N"));
-        assert_eq!(&dims[1..], &[DimDesc::Value(28), DimDesc::Value(28), DimDesc::Value(1)]);
+        assert_eq!(
+            &dims[1..],
+            &[DimDesc::Value(28), DimDesc::Value(28), DimDesc::Value(1)]
+        );
         let conv = g.nodes.iter().find(|n| n.name == "conv2d_5").unwrap();
         let pads = conv.attributes.iter().find(|a| a.name == "pads").unwrap();
         assert_eq!(pads.ints, [1, 1, 1, 1]);

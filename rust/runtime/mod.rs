@@ -136,7 +136,11 @@ impl Model {
         };
         let mut steps = c.steps;
         for step in steps.iter_mut() {
-            for loc in step.inputs.iter_mut().chain(core::iter::once(&mut step.output)) {
+            for loc in step
+                .inputs
+                .iter_mut()
+                .chain(core::iter::once(&mut step.output))
+            {
                 *loc = match *loc {
                     Loc::Buf(b) => resolve_buf(b)?,
                     Loc::Const(k) => place(k, &mut weights)?,
@@ -209,7 +213,10 @@ impl Model {
     /// shorter than the model's output list (the rest are not copied).
     pub fn run_many(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) -> Result<()> {
         if inputs.len() != self.inputs.len() || outputs.len() > self.outputs.len() {
-            return Err(err(ErrorCode::InvalidArgument, "wrong number of inputs or outputs"));
+            return Err(err(
+                ErrorCode::InvalidArgument,
+                "wrong number of inputs or outputs",
+            ));
         }
         for (i, x) in inputs.iter().enumerate() {
             self.load_input(i, x)?;
@@ -224,9 +231,8 @@ impl Model {
     fn load_input(&mut self, i: usize, x: &[f32]) -> Result<()> {
         let want = self.inputs.get(i).map(TensorInfo::len);
         if want != Some(x.len()) {
-            return Err(err(ErrorCode::BufferLength, "input").with_name(
-                self.inputs.get(i).map_or("", |t| t.name.as_str()),
-            ));
+            return Err(err(ErrorCode::BufferLength, "input")
+                .with_name(self.inputs.get(i).map_or("", |t| t.name.as_str())));
         }
         let off = self.input_offsets.get(i).copied().unwrap_or(0);
         let dst = self
@@ -247,9 +253,8 @@ impl Model {
     fn store_output(&self, i: usize, y: &mut [f32]) -> Result<()> {
         let want = self.outputs.get(i).map(TensorInfo::len);
         if want != Some(y.len()) {
-            return Err(err(ErrorCode::BufferLength, "output").with_name(
-                self.outputs.get(i).map_or("", |t| t.name.as_str()),
-            ));
+            return Err(err(ErrorCode::BufferLength, "output")
+                .with_name(self.outputs.get(i).map_or("", |t| t.name.as_str())));
         }
         let src = match self.output_locs.get(i) {
             Some(Loc::Arena { off, len }) => self.arena.get(*off..off + len),
@@ -313,7 +318,10 @@ impl Model {
     /// Writes the per-node table and totals (what `onnx_model_info` prints). Lines stay
     /// under 100 characters for small consoles.
     pub fn write_info(&self, w: &mut dyn fmt::Write) -> fmt::Result {
-        writeln!(w, "  # op                   name             output        params     MACs")?;
+        writeln!(
+            w,
+            "  # op                   name             output        params     MACs"
+        )?;
         for (i, n) in self.nodes.iter().enumerate() {
             let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(&n.name);
             write!(w, "{:>3} {:<20} {:<16} ", i, n.op, name)?;

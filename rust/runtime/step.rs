@@ -270,7 +270,10 @@ impl Step {
     pub fn execute(&self, arena: &mut [f32], weights: &[f32]) -> Result<()> {
         let (is_arena, out_off, out_len) = range(self.output)?;
         if !is_arena {
-            return Err(err(ErrorCode::InvalidArgument, "output must be in the arena"));
+            return Err(err(
+                ErrorCode::InvalidArgument,
+                "output must be in the arena",
+            ));
         }
         let out_end = out_off
             .checked_add(out_len)
@@ -423,7 +426,12 @@ impl Step {
                 }
             }
             Kernel::Copy => {}
-            _ => return Err(err(ErrorCode::InvalidArgument, "kernel cannot run in place")),
+            _ => {
+                return Err(err(
+                    ErrorCode::InvalidArgument,
+                    "kernel cannot run in place",
+                ))
+            }
         }
         Ok(())
     }
