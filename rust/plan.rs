@@ -54,7 +54,7 @@ pub fn plan(lens: &[usize], steps: &[Step], inputs: &[usize], outputs: &[usize])
     }
 
     // In-place: a step's output takes its input's place when the input dies there.
-    let mut rep: Vec<usize> = (0..n).collect();
+    let mut rep: Vec<usize> = crate::compile::try_collect(0..n)?;
     let mut protected = zeros(n, false)?;
     for &b in outputs.iter().chain(inputs) {
         set(&mut protected, b, true)?;

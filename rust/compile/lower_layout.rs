@@ -129,7 +129,7 @@ pub(crate) fn flatten(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
         return Err(err(ErrorCode::InvalidAttribute, "axis out of range"));
     }
     let (head, tail) = xs.split_at(axis as usize);
-    let shape = alloc::vec![head.iter().product(), tail.iter().product()];
+    let shape = to_vec(&[head.iter().product(), tail.iter().product()])?;
     let out = output0(cx, node)?;
     cx.alias(out, x, shape)
 }
@@ -177,12 +177,12 @@ pub(crate) fn squeeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
             }
         }
     }
-    let shape: Vec<usize> = xs
-        .iter()
-        .zip(drop.iter())
-        .filter(|(_, d)| !**d)
-        .map(|(s, _)| *s)
-        .collect();
+    let shape: Vec<usize> = super::try_collect(
+        xs.iter()
+            .zip(drop.iter())
+            .filter(|(_, d)| !**d)
+            .map(|(s, _)| *s),
+    )?;
     let out = output0(cx, node)?;
     cx.alias(out, x, shape)
 }
@@ -294,10 +294,8 @@ pub(crate) fn transpose(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
         }
     }
     let perm = perm.get(..rank).unwrap_or(&[]);
-    let shape: Vec<usize> = perm
-        .iter()
-        .map(|&p| xs.get(p).copied().unwrap_or(0))
-        .collect();
+    let shape: Vec<usize> =
+        super::try_collect(perm.iter().map(|&p| xs.get(p).copied().unwrap_or(0)))?;
     let out = output0(cx, node)?;
     let len = numel(&shape)?;
     if let Some(data) = cx.konst(x)? {
@@ -318,7 +316,7 @@ pub(crate) fn transpose(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
         shape: Dims::new(&xs)?,
         perm: Dims::new(perm)?,
     };
-    let inputs = alloc::vec![cx.loc(x)?];
+    let inputs = to_vec(&[cx.loc(x)?])?;
     cx.add_step(node, out, shape, kernel, inputs, "Transpose", 0, 0)
 }
 
@@ -512,7 +510,7 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
         end: SignedDims::new(end)?,
         value,
     };
-    let inputs = alloc::vec![cx.loc(x)?];
+    let inputs = to_vec(&[cx.loc(x)?])?;
     cx.add_step(node, out, shape, kernel, inputs, "Pad", 0, 0)
 }
 
@@ -568,7 +566,7 @@ pub(crate) fn gather(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         inner,
         indices,
     };
-    let inputs = alloc::vec![cx.loc(x)?];
+    let inputs = to_vec(&[cx.loc(x)?])?;
     cx.add_step(node, out, shape, kernel, inputs, "Gather", 0, 0)
 }
 
@@ -691,7 +689,7 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
         steps: SignedDims::new(steps)?,
         out: Dims::new(&shape)?,
     };
-    let inputs = alloc::vec![cx.loc(x)?];
+    let inputs = to_vec(&[cx.loc(x)?])?;
     cx.add_step(node, out, shape, kernel, inputs, "Slice", 0, 0)
 }
 
@@ -703,10 +701,10 @@ pub(crate) fn shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
     let clamp = |v: i64| -> usize { (if v < 0 { v + r } else { v }).clamp(0, r) as usize };
     let start = clamp(a.int("start", 0)?);
     let end = clamp(a.int("end", r)?);
-    let dims: Vec<i64> = xs.iter().take(end).skip(start).map(|&d| d as i64).collect();
+    let dims: Vec<i64> = super::try_collect(xs.iter().take(end).skip(start).map(|&d| d as i64))?;
     let out = output0(cx, node)?;
     let n = dims.len();
-    cx.define_const(out, alloc::vec![n], ConstData::I64(dims))
+    cx.define_const(out, to_vec(&[n])?, ConstData::I64(dims))
 }
 
 /// Constant: value, value_float(s), value_int(s).
@@ -718,16 +716,16 @@ pub(crate) fn constant(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
         return cx.define_const(out, shape, data);
     }
     if let Some(f) = a.float_opt("value_float")? {
-        return cx.define_const(out, Vec::new(), ConstData::F32(alloc::vec![f]));
+        return cx.define_const(out, Vec::new(), ConstData::F32(to_vec(&[f])?));
     }
     if let Some(f) = a.floats("value_floats")? {
-        return cx.define_const(out, alloc::vec![f.len()], ConstData::F32(to_vec(f)?));
+        return cx.define_const(out, to_vec(&[f.len()])?, ConstData::F32(to_vec(f)?));
     }
     if let Some(i) = a.int_opt("value_int")? {
-        return cx.define_const(out, Vec::new(), ConstData::I64(alloc::vec![i]));
+        return cx.define_const(out, Vec::new(), ConstData::I64(to_vec(&[i])?));
     }
     if let Some(i) = a.ints("value_ints")? {
-        return cx.define_const(out, alloc::vec![i.len()], ConstData::I64(to_vec(i)?));
+        return cx.define_const(out, to_vec(&[i.len()])?, ConstData::I64(to_vec(i)?));
     }
     Err(err(
         ErrorCode::UnsupportedAttribute,
@@ -745,7 +743,7 @@ pub(crate) fn constant_of_shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inp
     let len = numel(&dims)?;
     let value = match Attrs::new(node).tensor("value")? {
         Some(t) => tensor::from_desc(t)?.1,
-        None => ConstData::F32(alloc::vec![0.0]),
+        None => ConstData::F32(to_vec(&[0.0])?),
     };
     let data = match value {
         ConstData::F32(v) => {
@@ -789,11 +787,11 @@ pub(crate) fn cast(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
     }
     match cx.konst(x)? {
         Some(ConstData::F32(v)) if to_int => {
-            let d: Vec<i64> = v.iter().map(|&f| f as i64).collect();
+            let d: Vec<i64> = super::try_collect(v.iter().map(|&f| f as i64))?;
             cx.define_const(out, shape, ConstData::I64(d))
         }
         Some(ConstData::I64(v)) if to_float => {
-            let d: Vec<f32> = v.iter().map(|&i| i as f32).collect();
+            let d: Vec<f32> = super::try_collect(v.iter().map(|&i| i as f32))?;
             cx.define_const(out, shape, ConstData::F32(d))
         }
         Some(_) => identity(cx, node, ins),

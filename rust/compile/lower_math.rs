@@ -71,7 +71,7 @@ pub(crate) fn activation(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) ->
             return cx.alias(out, x, shape);
         }
     }
-    let inputs = alloc::vec![cx.loc(x)?];
+    let inputs = to_vec(&[cx.loc(x)?])?;
     cx.add_step(
         node,
         out,
@@ -106,7 +106,7 @@ pub(crate) fn softmax(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
         )
     };
     let out = output0(cx, node)?;
-    let inputs = alloc::vec![cx.loc(x)?];
+    let inputs = to_vec(&[cx.loc(x)?])?;
     let kernel = Kernel::Softmax {
         outer,
         axis_len,
@@ -157,7 +157,7 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         if b_shape.len() > 1 {
             shape.push(n);
         }
-        let inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
+        let inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
         let macs = (rows as u64) * (k as u64) * (n as u64);
         let kernel = Kernel::Dense {
             m: rows,
@@ -180,7 +180,7 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         shape.push(n);
     }
     numel(&shape)?;
-    let inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
+    let inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
     let macs = p.macs();
     cx.add_step(
         node,
@@ -250,7 +250,7 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
             }
         }
     };
-    let mut inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
+    let mut inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
     if let Some(c) = c {
         inputs.push(cx.loc(c)?);
     }
@@ -274,7 +274,7 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
     cx.add_step(
         node,
         out,
-        alloc::vec![m, n],
+        to_vec(&[m, n])?,
         Kernel::Gemm {
             p,
             act: Activation::None,
@@ -326,7 +326,7 @@ pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
             }
         }
     }
-    let inputs = alloc::vec![cx.loc(a)?, cx.loc(b)?];
+    let inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
     cx.add_step(
         node,
         out,

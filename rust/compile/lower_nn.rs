@@ -312,7 +312,7 @@ pub(crate) fn pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, max: boo
     };
     let out = output0(cx, node)?;
     let shape = out_shape(batch, c, xs.len(), &axes)?;
-    let inputs = alloc::vec![cx.loc(x)?];
+    let inputs = to_vec(&[cx.loc(x)?])?;
     let (kernel, name) = if max {
         (Kernel::MaxPool(p), "MaxPool")
     } else {
@@ -343,7 +343,7 @@ pub(crate) fn global_pool(
         *d = 1;
     }
     let out = output0(cx, node)?;
-    let inputs = alloc::vec![cx.loc(x)?];
+    let inputs = to_vec(&[cx.loc(x)?])?;
     let (kernel, name) = if max {
         (Kernel::GlobalMaxPool { planes, plane_len }, "GlobalMaxPool")
     } else {
@@ -417,7 +417,7 @@ pub(crate) fn batch_norm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) ->
     push(&mut cx.consts, ConstData::F32(scale))?;
     let sh = cx.consts.len();
     push(&mut cx.consts, ConstData::F32(shift))?;
-    let inputs = alloc::vec![cx.loc(x)?, Loc::Const(sc), Loc::Const(sh)];
+    let inputs = to_vec(&[cx.loc(x)?, Loc::Const(sc), Loc::Const(sh)])?;
     cx.add_step(
         node,
         out,

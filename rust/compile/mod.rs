@@ -98,6 +98,18 @@ pub(crate) fn push<T>(v: &mut Vec<T>, x: T) -> Result<()> {
     Ok(())
 }
 
+/// Collects an iterator through fallible allocation.
+pub(crate) fn try_collect<T, I: IntoIterator<Item = T>>(it: I) -> Result<Vec<T>> {
+    let it = it.into_iter();
+    let mut v = Vec::new();
+    v.try_reserve(it.size_hint().0)?;
+    for x in it {
+        v.try_reserve(1)?;
+        v.push(x);
+    }
+    Ok(v)
+}
+
 pub(crate) fn to_vec<T: Clone>(s: &[T]) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(s.len())?;

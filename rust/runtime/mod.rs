@@ -82,16 +82,13 @@ impl Model {
     }
 
     fn from_compiled(c: Compiled) -> Result<Model> {
-        let lens: Vec<usize> = c.buffers.iter().map(|b| b.len).collect();
-        let input_bufs: Vec<usize> = c.inputs.iter().map(|i| i.2).collect();
-        let output_bufs: Vec<usize> = c
-            .outputs
-            .iter()
-            .filter_map(|o| match o.2 {
+        let lens: Vec<usize> = crate::compile::try_collect(c.buffers.iter().map(|b| b.len))?;
+        let input_bufs: Vec<usize> = crate::compile::try_collect(c.inputs.iter().map(|i| i.2))?;
+        let output_bufs: Vec<usize> =
+            crate::compile::try_collect(c.outputs.iter().filter_map(|o| match o.2 {
                 Loc::Buf(b) => Some(b),
                 _ => None,
-            })
-            .collect();
+            }))?;
         let p = plan::plan(&lens, &c.steps, &input_bufs, &output_bufs)?;
 
         // Pack every constant a step or an output reads, once, into the weight store.
