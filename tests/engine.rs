@@ -301,7 +301,7 @@ fn malformed_graphs_give_their_error_codes() {
         )
     };
     assert_eq!(code(&model(6, relu())), ErrorCode::UnsupportedOpset);
-    assert_eq!(code(&model(22, relu())), ErrorCode::UnsupportedOpset);
+    assert_eq!(code(&model(29, relu())), ErrorCode::UnsupportedOpset);
     let custom = graph(
         vec![node("Relu", "a", &["x"], &["y"], vec![]).str(7, "com.microsoft")],
         vec![],

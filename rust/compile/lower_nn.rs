@@ -137,7 +137,7 @@ fn nchw(shape: &[usize]) -> Result<(usize, usize, usize, usize)> {
         [n, c, w] => Ok((n, c, 1, w)),
         [n, c, h, w] => Ok((n, c, h, w)),
         _ => Err(err(
-            ErrorCode::ShapeMismatch,
+            ErrorCode::NotSupported,
             "only 1-D and 2-D spatial tensors (rank 3 or 4) are supported",
         )),
     }
