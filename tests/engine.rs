@@ -405,3 +405,37 @@ fn transpose_before_dense_is_folded_into_the_weights() {
         .collect();
     assert_close(&run1(&mut m, &x), &want);
 }
+
+#[test]
+fn static_models_use_aligned_weights_in_place() {
+    let bytes = conv_relu_model();
+    let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+    let want = run1(&mut load(&bytes), &x);
+    let mut in_place = 0;
+    // Prefix an unknown field of 1..=4 bytes so that some prefix aligns the raw weights.
+    for pad in 0..4usize {
+        // Build: unknown varint field 15 (0x78) with `pad` payload bytes of 0x80.. then 0x00.
+        let mut prefixed = Vec::new();
+        if pad > 0 {
+            prefixed.push(0x78);
+            for _ in 1..pad {
+                prefixed.push(0x80);
+            }
+            prefixed.push(0x00);
+        }
+        prefixed.extend_from_slice(&bytes);
+        // Copy into 4-aligned static storage.
+        let words: &'static mut [u32] =
+            Box::leak(vec![0u32; prefixed.len().div_ceil(4)].into_boxed_slice());
+        let ptr = words.as_mut_ptr().cast::<u8>();
+        // SAFETY (test): the u32 storage is at least prefixed.len() bytes and lives forever.
+        let stat: &'static mut [u8] =
+            unsafe { std::slice::from_raw_parts_mut(ptr, prefixed.len()) };
+        stat.copy_from_slice(&prefixed);
+        let mut m = rtonnx::Model::from_static(stat).unwrap();
+        assert_close(&run1(&mut m, &x), &want);
+        assert_eq!(m.weight_bytes() + m.static_weight_bytes(), 40);
+        in_place += m.static_weight_bytes();
+    }
+    assert!(in_place > 0, "no prefix aligned the weights");
+}

@@ -196,7 +196,13 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
     arena.try_reserve_exact(arena_len)?;
     arena.resize(arena_len, 0.0);
     for s in &resolved {
-        s.execute(&mut arena, &weights)?;
+        s.execute(
+            &mut arena,
+            crate::runtime::step::Weights {
+                owned: &weights,
+                segments: &[],
+            },
+        )?;
     }
     // Every value that viewed a new buffer becomes a constant (one copy per buffer).
     let mut buffer_const: Vec<Option<usize>> = Vec::new();
@@ -224,7 +230,7 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
                     ));
                 }
                 let c = cx.consts.len();
-                push(&mut cx.consts, ConstData::F32(data))?;
+                push(&mut cx.consts, ConstData::F32(data.into()))?;
                 if let Some(slot) = buffer_const.get_mut(local) {
                     *slot = Some(c);
                 }

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::attrs::Attrs;
 use super::lower::{output0, reject_used_output, Inputs};
-use super::{numel, tensor, to_vec, ConstData, Ctx, DType, In, ValueKind};
+use super::{numel, tensor, to_vec, ConstData, Ctx, DType, F32Buf, In, ValueKind};
 use crate::decode::model::{data_type, NodeDesc};
 use crate::error::{err, ErrorCode, Result};
 use crate::ops::{layout, MAX_RANK};
@@ -27,7 +27,7 @@ macro_rules! fold_any {
             ConstData::F32($x) => {
                 let mut $y = zeroed::<f32>($len)?;
                 $body;
-                ConstData::F32($y)
+                ConstData::F32($y.into())
             }
             ConstData::I64($x) => {
                 let mut $y = zeroed::<i64>($len)?;
@@ -364,14 +364,14 @@ pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let out = output0(cx, node)?;
     if all_const {
         let mut data = match dtype {
-            DType::F32 => ConstData::F32(zeroed(len)?),
+            DType::F32 => ConstData::F32(F32Buf::Owned(zeroed(len)?)),
             DType::I64 => ConstData::I64(zeroed(len)?),
         };
         let mut offset = 0;
         for v in &parts {
             let x_inner = cx.shape(*v)?.get(axis).copied().unwrap_or(0) * inner;
             match (&mut data, cx.konst(*v)?) {
-                (ConstData::F32(y), Some(ConstData::F32(x))) => {
+                (ConstData::F32(F32Buf::Owned(y)), Some(ConstData::F32(x))) => {
                     layout::concat_part(x, y, outer, x_inner, y_inner, offset)
                 }
                 (ConstData::I64(y), Some(ConstData::I64(x))) => {
@@ -494,7 +494,7 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
             ConstData::F32(s) => {
                 let mut d = zeroed::<f32>(len)?;
                 layout::pad_constant(s, &mut d, &xs, begin, end, value);
-                ConstData::F32(d)
+                ConstData::F32(d.into())
             }
             ConstData::I64(s) => {
                 let mut d = zeroed::<i64>(len)?;
@@ -712,14 +712,15 @@ pub(crate) fn constant(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
     let a = Attrs::new(node);
     let out = output0(cx, node)?;
     if let Some(t) = a.tensor("value")? {
-        let (shape, data) = tensor::from_desc(t)?;
+        let (shape, data) = tensor::from_desc(t, false)?;
+        let data = data.into_owned()?;
         return cx.define_const(out, shape, data);
     }
     if let Some(f) = a.float_opt("value_float")? {
-        return cx.define_const(out, Vec::new(), ConstData::F32(to_vec(&[f])?));
+        return cx.define_const(out, Vec::new(), ConstData::F32(to_vec(&[f])?.into()));
     }
     if let Some(f) = a.floats("value_floats")? {
-        return cx.define_const(out, to_vec(&[f.len()])?, ConstData::F32(to_vec(f)?));
+        return cx.define_const(out, to_vec(&[f.len()])?, ConstData::F32(to_vec(f)?.into()));
     }
     if let Some(i) = a.int_opt("value_int")? {
         return cx.define_const(out, Vec::new(), ConstData::I64(to_vec(&[i])?));
@@ -742,15 +743,15 @@ pub(crate) fn constant_of_shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inp
     )?)?;
     let len = numel(&dims)?;
     let value = match Attrs::new(node).tensor("value")? {
-        Some(t) => tensor::from_desc(t)?.1,
-        None => ConstData::F32(to_vec(&[0.0])?),
+        Some(t) => tensor::from_desc(t, false)?.1.into_owned()?,
+        None => ConstData::F32(to_vec(&[0.0])?.into()),
     };
     let data = match value {
         ConstData::F32(v) => {
             let x = v.first().copied().unwrap_or(0.0);
             let mut d = zeroed::<f32>(len)?;
             d.fill(x);
-            ConstData::F32(d)
+            ConstData::F32(d.into())
         }
         ConstData::I64(v) => {
             let x = v.first().copied().unwrap_or(0);
@@ -792,7 +793,7 @@ pub(crate) fn cast(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
         }
         Some(ConstData::I64(v)) if to_float => {
             let d: Vec<f32> = super::try_collect(v.iter().map(|&i| i as f32))?;
-            cx.define_const(out, shape, ConstData::F32(d))
+            cx.define_const(out, shape, ConstData::F32(d.into()))
         }
         Some(_) => identity(cx, node, ins),
         None if to_float => identity(cx, node, ins),

@@ -414,9 +414,9 @@ pub(crate) fn batch_norm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) ->
     let batch = xs.first().copied().unwrap_or(1);
     let plane = xs.iter().skip(2).product::<usize>();
     let sc = cx.consts.len();
-    push(&mut cx.consts, ConstData::F32(scale))?;
+    push(&mut cx.consts, ConstData::F32(scale.into()))?;
     let sh = cx.consts.len();
-    push(&mut cx.consts, ConstData::F32(shift))?;
+    push(&mut cx.consts, ConstData::F32(shift.into()))?;
     let inputs = to_vec(&[cx.loc(x)?, Loc::Const(sc), Loc::Const(sh)])?;
     cx.add_step(
         node,
@@ -470,16 +470,16 @@ fn fold_into_conv(cx: &mut Ctx<'_>, step: usize, scale: &[f32], shift: &[f32]) -
             let Some(ConstData::F32(old)) = cx.consts.get(bc) else {
                 return Ok(false);
             };
-            for ((nb, ob), k) in b.iter_mut().zip(old).zip(scale) {
+            for ((nb, ob), k) in b.iter_mut().zip(old.iter()).zip(scale) {
                 *nb += ob * k;
             }
         }
         Some(_) => return Ok(false),
     }
     let new_w = cx.consts.len();
-    push(&mut cx.consts, ConstData::F32(w))?;
+    push(&mut cx.consts, ConstData::F32(w.into()))?;
     let new_b = cx.consts.len();
-    push(&mut cx.consts, ConstData::F32(b))?;
+    push(&mut cx.consts, ConstData::F32(b.into()))?;
     let had_bias = bias.is_some();
     if let Some(s) = cx.steps.get_mut(step) {
         if let Some(slot) = s.inputs.get_mut(1) {

@@ -24,7 +24,7 @@ use crate::error::{err, Error, ErrorCode, Result};
 use crate::runtime::step::{Kernel, Loc, Step};
 use crate::runtime::NodeInfo;
 
-pub(crate) use tensor::{ConstData, DType};
+pub(crate) use tensor::{ConstData, DType, F32Buf};
 
 /// Lowest and highest default-domain opset versions supported. Opsets 22 to 28 only added
 /// element types (bfloat16, float8, int4, ...) to the operators implemented here; their
@@ -66,11 +66,11 @@ pub(crate) struct Buffer {
 }
 
 /// Result of compilation, consumed by the runtime.
-pub(crate) struct Compiled {
+pub(crate) struct Compiled<'a> {
     pub steps: Vec<Step>,
     pub infos: Vec<NodeInfo>,
     pub buffers: Vec<Buffer>,
-    pub consts: Vec<ConstData>,
+    pub consts: Vec<ConstData<'a>>,
     /// Graph inputs: name, shape, buffer.
     pub inputs: Vec<(String, Vec<usize>, usize)>,
     /// Graph outputs: name, shape, location (Buf or Const).
@@ -87,7 +87,7 @@ pub(crate) struct Ctx<'a> {
     /// Number of node inputs and graph outputs reading each value.
     pub uses: Vec<usize>,
     pub is_output: Vec<bool>,
-    pub consts: Vec<ConstData>,
+    pub consts: Vec<ConstData<'a>>,
     pub buffers: Vec<Buffer>,
     pub steps: Vec<Step>,
     pub infos: Vec<NodeInfo>,
@@ -163,7 +163,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Constant data of a value, if it is known at load time.
-    pub(crate) fn konst(&self, v: In) -> Result<Option<&ConstData>> {
+    pub(crate) fn konst(&self, v: In) -> Result<Option<&ConstData<'a>>> {
         match self.value(v)?.kind {
             ValueKind::Const(c) => Ok(self.consts.get(c)),
             _ => Ok(None),
@@ -226,7 +226,7 @@ impl<'a> Ctx<'a> {
         &mut self,
         out: usize,
         shape: Vec<usize>,
-        data: ConstData,
+        data: ConstData<'a>,
     ) -> Result<()> {
         let n = numel(&shape)?;
         if data.len() != n {
@@ -393,7 +393,13 @@ fn check_header(model: &ModelDesc<'_>) -> Result<i64> {
 }
 
 /// Compiles a decoded model. `file_len` bounds the work done at load time.
-pub(crate) fn compile(model: &ModelDesc<'_>, file_len: usize) -> Result<Compiled> {
+/// With `borrow`, aligned float initializers are used in place (the caller keeps `model`'s
+/// bytes alive as long as the result).
+pub(crate) fn compile<'a>(
+    model: &ModelDesc<'a>,
+    file_len: usize,
+    borrow: bool,
+) -> Result<Compiled<'a>> {
     let opset = check_header(model)?;
     let g = model
         .graph
@@ -479,7 +485,7 @@ pub(crate) fn compile(model: &ModelDesc<'_>, file_len: usize) -> Result<Compiled
             .names
             .find(t.name)
             .ok_or(err(ErrorCode::InvalidArgument, "initializer name"))?;
-        let (shape, data) = tensor::from_desc(t)?;
+        let (shape, data) = tensor::from_desc(t, borrow)?;
         let c = cx.consts.len();
         let dtype = data.dtype();
         push(&mut cx.consts, data)?;

@@ -120,7 +120,7 @@ fn try_fold_at(cx: &mut Ctx<'_>, t: usize, outputs: &[usize]) -> Result<bool> {
         dst.copy_from_slice(row);
     }
     let new_w = cx.consts.len();
-    super::push(&mut cx.consts, ConstData::F32(permuted))?;
+    super::push(&mut cx.consts, ConstData::F32(permuted.into()))?;
     if let Some(s) = cx.steps.get_mut(d) {
         if let Some(slot) = s.inputs.get_mut(0) {
             *slot = src;

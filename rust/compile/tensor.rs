@@ -14,14 +14,60 @@ pub(crate) enum DType {
     I64,
 }
 
+/// Float data of a constant: computed here, or borrowed in place from the model buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum F32Buf<'a> {
+    Owned(Vec<f32>),
+    Borrowed(&'a [f32]),
+}
+
+impl core::ops::Deref for F32Buf<'_> {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        match self {
+            F32Buf::Owned(v) => v,
+            F32Buf::Borrowed(s) => s,
+        }
+    }
+}
+
+impl From<Vec<f32>> for F32Buf<'_> {
+    fn from(v: Vec<f32>) -> Self {
+        F32Buf::Owned(v)
+    }
+}
+
 /// Data of a constant tensor.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum ConstData {
-    F32(Vec<f32>),
+pub(crate) enum ConstData<'a> {
+    F32(F32Buf<'a>),
     I64(Vec<i64>),
 }
 
-impl ConstData {
+/// Views little-endian f32 bytes as floats without copying, when they are aligned.
+fn as_f32_slice(bytes: &[u8]) -> Option<&[f32]> {
+    if cfg!(target_endian = "big")
+        || bytes.len() % 4 != 0
+        || (bytes.as_ptr() as usize) % core::mem::align_of::<f32>() != 0
+    {
+        return None;
+    }
+    // SAFETY: the pointer is aligned for f32 (checked above), `len / 4` floats cover exactly
+    // the borrowed bytes (length is a multiple of 4), the result borrows `bytes` so it cannot
+    // outlive them, and every bit pattern is a valid f32.
+    Some(unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) })
+}
+
+impl ConstData<'_> {
+    /// The same data, copied where it was borrowed.
+    pub(crate) fn into_owned<'b>(self) -> Result<ConstData<'b>> {
+        Ok(match self {
+            ConstData::F32(F32Buf::Owned(v)) => ConstData::F32(F32Buf::Owned(v)),
+            ConstData::F32(F32Buf::Borrowed(s)) => ConstData::F32(F32Buf::Owned(super::to_vec(s)?)),
+            ConstData::I64(v) => ConstData::I64(v),
+        })
+    }
+
     pub(crate) fn len(&self) -> usize {
         match self {
             ConstData::F32(v) => v.len(),
@@ -69,7 +115,11 @@ fn from_raw<T, const N: usize>(raw: &[u8], n: usize, conv: fn([u8; N]) -> T) -> 
 
 /// Converts a stored tensor to a constant: float32 from `raw_data` or `float_data`; int64,
 /// int32, int16, int8, uint8, uint16 and bool to int64 (shape and index tensors).
-pub(crate) fn from_desc(t: &TensorDesc<'_>) -> Result<(Vec<usize>, ConstData)> {
+/// With `borrow`, aligned float data is used in place instead of copied.
+pub(crate) fn from_desc<'a>(
+    t: &TensorDesc<'a>,
+    borrow: bool,
+) -> Result<(Vec<usize>, ConstData<'a>)> {
     if t.data_location == 1 {
         return Err(err(ErrorCode::NotSupported, "external tensor data").with_name(t.name));
     }
@@ -77,8 +127,19 @@ pub(crate) fn from_desc(t: &TensorDesc<'_>) -> Result<(Vec<usize>, ConstData)> {
     let n = numel(&shape).map_err(|e| e.with_name(t.name))?;
     let data = match t.data_type {
         data_type::FLOAT => {
-            if let Some(raw) = t.raw_data {
-                ConstData::F32(from_raw(raw, n, f32::from_le_bytes)?)
+            let packed = match (t.raw_data, &t.float_data) {
+                (Some(raw), _) => Some(raw),
+                (None, FloatData::Packed(b)) => Some(*b),
+                _ => None,
+            };
+            let in_place = packed
+                .filter(|_| borrow)
+                .and_then(as_f32_slice)
+                .filter(|s| s.len() == n);
+            if let Some(s) = in_place {
+                ConstData::F32(F32Buf::Borrowed(s))
+            } else if let Some(raw) = t.raw_data {
+                ConstData::F32(from_raw(raw, n, f32::from_le_bytes)?.into())
             } else {
                 if t.float_data.len() != n {
                     return Err(size_error().with_name(t.name));
@@ -93,7 +154,7 @@ pub(crate) fn from_desc(t: &TensorDesc<'_>) -> Result<(Vec<usize>, ConstData)> {
                     ),
                     FloatData::Values(vals) => v.extend_from_slice(vals),
                 }
-                ConstData::F32(v)
+                ConstData::F32(v.into())
             }
         }
         data_type::INT64 => {

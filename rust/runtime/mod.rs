@@ -6,11 +6,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
-use crate::compile::{self, Compiled, ConstData};
+use crate::compile::{self, Compiled, ConstData, F32Buf};
 use crate::decode;
 use crate::error::{err, ErrorCode, Result};
 use crate::plan;
-use step::{Loc, Step};
+use step::{Loc, Step, Weights};
 
 /// Name and static shape of a graph input or output.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,7 +62,9 @@ pub struct Model {
     outputs: Vec<TensorInfo>,
     output_locs: Vec<Loc>,
     nodes: Vec<NodeInfo>,
-    initializers: Vec<(String, Vec<usize>, usize, usize)>,
+    initializers: Vec<(String, Vec<usize>, Loc)>,
+    /// Weights used in place from a model buffer that outlives the model (e.g. in flash).
+    segments: Vec<&'static [f32]>,
 }
 
 fn info(name: &str, shape: &[usize]) -> Result<TensorInfo> {
@@ -76,12 +78,25 @@ impl Model {
     /// Loads and compiles a model from the bytes of an ONNX file. The bytes are not kept.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let desc = decode::decode_model(bytes)?;
-        let compiled = compile::compile(&desc, bytes.len())?;
+        let compiled = compile::compile(&desc, bytes.len(), false)?;
         drop(desc);
-        Model::from_compiled(compiled)
+        Model::from_compiled(compiled, |_| None)
     }
 
-    fn from_compiled(c: Compiled) -> Result<Model> {
+    /// Loads a model from bytes that live for the whole program (a `static` array, e.g. in
+    /// flash): float weights stored aligned are used where they lie instead of being copied,
+    /// which saves their size in RAM. Misaligned or folded weights are still copied.
+    pub fn from_static(bytes: &'static [u8]) -> Result<Model> {
+        let desc = decode::decode_model(bytes)?;
+        let compiled = compile::compile(&desc, bytes.len(), true)?;
+        drop(desc);
+        Model::from_compiled(compiled, Some)
+    }
+
+    fn from_compiled<'a>(
+        c: Compiled<'a>,
+        keep: impl Fn(&'a [f32]) -> Option<&'static [f32]>,
+    ) -> Result<Model> {
         let lens: Vec<usize> = crate::compile::try_collect(c.buffers.iter().map(|b| b.len))?;
         let input_bufs: Vec<usize> = crate::compile::try_collect(c.inputs.iter().map(|i| i.2))?;
         let output_bufs: Vec<usize> =
@@ -92,16 +107,20 @@ impl Model {
         let p = plan::plan(&lens, &c.steps, &input_bufs, &output_bufs)?;
 
         // Pack every constant a step or an output reads, once, into the weight store.
-        let mut weight_at: Vec<Option<(usize, usize)>> = Vec::new();
+        let mut weight_at: Vec<Option<Loc>> = Vec::new();
         weight_at.try_reserve_exact(c.consts.len())?;
         weight_at.resize(c.consts.len(), None);
         let mut weights: Vec<f32> = Vec::new();
-        let mut place = |id: usize, weights: &mut Vec<f32>| -> Result<Loc> {
+        let mut segments: Vec<&'static [f32]> = Vec::new();
+        let mut place = |id: usize,
+                         weights: &mut Vec<f32>,
+                         segments: &mut Vec<&'static [f32]>|
+         -> Result<Loc> {
             let slot = weight_at
                 .get_mut(id)
                 .ok_or(err(ErrorCode::InvalidArgument, "constant id"))?;
-            if let Some((off, len)) = *slot {
-                return Ok(Loc::Weight { off, len });
+            if let Some(loc) = *slot {
+                return Ok(loc);
             }
             let data = match c.consts.get(id) {
                 Some(ConstData::F32(d)) => d,
@@ -112,14 +131,27 @@ impl Model {
                     ))
                 }
             };
-            let off = weights.len();
-            weights.try_reserve(data.len())?;
-            weights.extend_from_slice(data);
-            *slot = Some((off, data.len()));
-            Ok(Loc::Weight {
-                off,
-                len: data.len(),
-            })
+            let in_place = match data {
+                F32Buf::Borrowed(s) => keep(s),
+                F32Buf::Owned(_) => None,
+            };
+            let loc = if let Some(s) = in_place {
+                crate::compile::push(segments, s)?;
+                Loc::Static {
+                    seg: segments.len() - 1,
+                    len: s.len(),
+                }
+            } else {
+                let off = weights.len();
+                weights.try_reserve(data.len())?;
+                weights.extend_from_slice(data);
+                Loc::Weight {
+                    off,
+                    len: data.len(),
+                }
+            };
+            *slot = Some(loc);
+            Ok(loc)
         };
         let resolve_buf = |b: usize| -> Result<Loc> {
             let off = *p
@@ -140,7 +172,7 @@ impl Model {
             {
                 *loc = match *loc {
                     Loc::Buf(b) => resolve_buf(b)?,
-                    Loc::Const(k) => place(k, &mut weights)?,
+                    Loc::Const(k) => place(k, &mut weights, &mut segments)?,
                     other => other,
                 };
             }
@@ -150,7 +182,7 @@ impl Model {
         for (name, shape, loc) in &c.outputs {
             let loc = match *loc {
                 Loc::Buf(b) => resolve_buf(b)?,
-                Loc::Const(k) => place(k, &mut weights)?,
+                Loc::Const(k) => place(k, &mut weights, &mut segments)?,
                 other => other,
             };
             crate::compile::push(&mut output_locs, loc)?;
@@ -158,8 +190,8 @@ impl Model {
         }
         let mut initializers = Vec::new();
         for (name, shape, k) in c.initializers {
-            if let Some(Some((off, len))) = weight_at.get(k) {
-                crate::compile::push(&mut initializers, (name, shape, *off, *len))?;
+            if let Some(Some(loc)) = weight_at.get(k) {
+                crate::compile::push(&mut initializers, (name, shape, *loc))?;
             }
         }
         let mut inputs = Vec::new();
@@ -176,6 +208,7 @@ impl Model {
         arena.try_reserve_exact(p.arena_len)?;
         arena.resize(p.arena_len, 0.0f32);
         weights.shrink_to_fit();
+        segments.shrink_to_fit();
         Ok(Model {
             steps,
             weights,
@@ -186,6 +219,7 @@ impl Model {
             output_locs,
             nodes: c.infos,
             initializers,
+            segments,
         })
     }
 
@@ -242,7 +276,13 @@ impl Model {
 
     fn execute(&mut self) -> Result<()> {
         for step in &self.steps {
-            step.execute(&mut self.arena, &self.weights)?;
+            step.execute(
+                &mut self.arena,
+                Weights {
+                    owned: &self.weights,
+                    segments: &self.segments,
+                },
+            )?;
         }
         Ok(())
     }
@@ -255,7 +295,7 @@ impl Model {
         }
         let src = match self.output_locs.get(i) {
             Some(Loc::Arena { off, len }) => self.arena.get(*off..off + len),
-            Some(Loc::Weight { off, len }) => self.weights.get(*off..off + len),
+            Some(loc @ (Loc::Weight { .. } | Loc::Static { .. })) => self.weight_view().get(*loc),
             _ => None,
         }
         .ok_or(err(ErrorCode::InvalidArgument, "output location"))?;
@@ -287,9 +327,20 @@ impl Model {
     pub fn arena_bytes(&self) -> usize {
         self.arena.len() * 4
     }
-    /// Bytes of weights held by the model.
+    /// Bytes of weights copied into the model (RAM).
     pub fn weight_bytes(&self) -> usize {
         self.weights.len() * 4
+    }
+    /// Bytes of weights used in place from the model buffer (see [`Model::from_static`]).
+    pub fn static_weight_bytes(&self) -> usize {
+        self.segments.iter().map(|s| s.len() * 4).sum()
+    }
+
+    fn weight_view(&self) -> Weights<'_> {
+        Weights {
+            owned: &self.weights,
+            segments: &self.segments,
+        }
     }
     /// Multiply-accumulates per inference.
     pub fn total_macs(&self) -> u64 {
@@ -299,8 +350,8 @@ impl Model {
     /// initializers the plan uses unchanged are kept (e.g. not a Conv's weights after a
     /// BatchNormalization was folded into them).
     pub fn initializer(&self, name: &str) -> Option<(&[usize], &[f32])> {
-        let (_, shape, off, len) = self.initializers.iter().find(|i| i.0 == name)?;
-        Some((shape, self.weights.get(*off..off + len)?))
+        let (_, shape, loc) = self.initializers.iter().find(|i| i.0 == name)?;
+        Some((shape, self.weight_view().get(*loc)?))
     }
 
     /// Runs step `i` alone on the current arena (for per-node profiling after a `run`).
@@ -309,7 +360,13 @@ impl Model {
             .steps
             .get(i)
             .ok_or(err(ErrorCode::InvalidArgument, "step index"))?;
-        step.execute(&mut self.arena, &self.weights)
+        step.execute(
+            &mut self.arena,
+            Weights {
+                owned: &self.weights,
+                segments: &self.segments,
+            },
+        )
     }
 
     /// Writes the per-node table and totals (what `onnx_model_info` prints). Lines stay
@@ -337,9 +394,10 @@ impl Model {
         }
         writeln!(
             w,
-            "total: {} steps, weights {} B, arena {} B, {} MACs",
+            "total: {} steps, weights {} B (+{} B in place), arena {} B, {} MACs",
             self.nodes.len(),
             self.weight_bytes(),
+            self.static_weight_bytes(),
             self.arena_bytes(),
             self.total_macs()
         )

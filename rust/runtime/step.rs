@@ -35,6 +35,33 @@ pub enum Loc {
         /// Number of elements.
         len: usize,
     },
+    /// A weight tensor used in place from the model buffer (`seg` in the segment table).
+    Static {
+        /// Segment index.
+        seg: usize,
+        /// Number of elements.
+        len: usize,
+    },
+}
+
+/// The read-only operands of a plan: copied weights and weights used in place.
+#[derive(Clone, Copy, Debug)]
+pub struct Weights<'w> {
+    /// Weights copied into the model.
+    pub owned: &'w [f32],
+    /// Weights borrowed from a model buffer that outlives the model.
+    pub segments: &'w [&'static [f32]],
+}
+
+impl<'w> Weights<'w> {
+    /// The slice a weight location names.
+    pub fn get(&self, loc: Loc) -> Option<&'w [f32]> {
+        match loc {
+            Loc::Weight { off, len } => self.owned.get(off..off.checked_add(len)?),
+            Loc::Static { seg, len } => self.segments.get(seg).and_then(|s| s.get(..len)),
+            _ => None,
+        }
+    }
 }
 
 /// A fixed-capacity list of dimensions (no allocation at run time).
@@ -230,6 +257,7 @@ fn range(loc: Loc) -> Result<(bool, usize, usize)> {
     match loc {
         Loc::Arena { off, len } => Ok((true, off, len)),
         Loc::Weight { off, len } => Ok((false, off, len)),
+        Loc::Static { len, .. } => Ok((false, 0, len)),
         _ => Err(err(ErrorCode::InvalidArgument, "unresolved operand")),
     }
 }
@@ -240,7 +268,7 @@ struct Split<'s> {
     after: &'s [f32],
     out_start: usize,
     out_end: usize,
-    weights: &'s [f32],
+    weights: Weights<'s>,
 }
 
 impl<'s> Split<'s> {
@@ -251,7 +279,7 @@ impl<'s> Split<'s> {
             .ok_or(err(ErrorCode::InvalidArgument, "operand range overflows"))?;
         let bad = || err(ErrorCode::InvalidArgument, "operand out of range");
         if !arena {
-            return self.weights.get(off..end).ok_or_else(bad);
+            return self.weights.get(loc).ok_or_else(bad);
         }
         if end <= self.out_start {
             self.before.get(off..end).ok_or_else(bad)
@@ -267,7 +295,7 @@ impl<'s> Split<'s> {
 
 impl Step {
     /// Runs the step over `arena` (activations) and `weights`.
-    pub fn execute(&self, arena: &mut [f32], weights: &[f32]) -> Result<()> {
+    pub fn execute(&self, arena: &mut [f32], weights: Weights<'_>) -> Result<()> {
         let (is_arena, out_off, out_len) = range(self.output)?;
         if !is_arena {
             return Err(err(
