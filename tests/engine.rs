@@ -392,7 +392,7 @@ fn transpose_before_dense_is_folded_into_the_weights() {
     assert_eq!(ops, ["Transpose+MatMul"]);
     let x: Vec<f32> = (0..12).map(|i| (i as f32) - 5.5).collect();
     // Reference: transpose by hand, then multiply.
-    let mut xt = vec![0.0f32; 12];
+    let mut xt = [0.0f32; 12];
     for c in 0..2 {
         for h in 0..2 {
             for ww in 0..3 {
@@ -418,9 +418,7 @@ fn static_models_use_aligned_weights_in_place() {
         let mut prefixed = Vec::new();
         if pad > 0 {
             prefixed.push(0x78);
-            for _ in 1..pad {
-                prefixed.push(0x80);
-            }
+            prefixed.extend(std::iter::repeat_n(0x80u8, pad - 1));
             prefixed.push(0x00);
         }
         prefixed.extend_from_slice(&bytes);
