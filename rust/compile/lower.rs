@@ -108,7 +108,17 @@ pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
         "Softmax" | "LogSoftmax" => lower_math::softmax(cx, node, &ins)?,
         "MatMul" => lower_math::matmul(cx, node, &ins)?,
         "Gemm" => lower_math::gemm(cx, node, &ins)?,
-        "Add" | "Sub" | "Mul" | "Div" => lower_math::binary(cx, node, &ins)?,
+        "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Sum" => {
+            lower_math::binary(cx, node, &ins)?
+        }
+        "Abs" | "Neg" | "Exp" | "Log" | "Sqrt" | "Reciprocal" | "Floor" | "Ceil" | "Elu"
+        | "Selu" | "HardSigmoid" | "HardSwish" | "Softplus" | "Softsign" | "Erf" => {
+            lower_math::unary(cx, node, &ins)?
+        }
+        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd"
+        | "ReduceSumSquare" | "ReduceL1" | "ReduceL2" | "ReduceLogSum" | "ReduceLogSumExp" => {
+            lower_math::reduce(cx, node, &ins)?
+        }
         "Reshape" => lower_layout::reshape(cx, node, &ins)?,
         "Flatten" => lower_layout::flatten(cx, node, &ins)?,
         "Squeeze" => lower_layout::squeeze(cx, node, &ins)?,

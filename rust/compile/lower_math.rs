@@ -10,6 +10,9 @@ use crate::error::{err, ErrorCode, Result};
 use crate::ops::activation::Activation;
 use crate::ops::binary::{self, BinaryOp, Broadcast};
 use crate::ops::matmul::{BatchedMatMul, Gemm, GemmBias};
+use crate::ops::reduce::{Reduce, ReduceOp};
+use crate::ops::unary::UnaryOp;
+use crate::ops::MAX_RANK;
 use crate::runtime::step::Kernel;
 
 fn scalar_const(cx: &Ctx<'_>, v: Option<In>, default: f32) -> Result<f32> {
@@ -290,11 +293,27 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
 /// bias added to a Dense output is fused into it.
 pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
     let op = match node.op_type {
-        "Add" => BinaryOp::Add,
+        "Add" | "Sum" => BinaryOp::Add,
         "Sub" => BinaryOp::Sub,
         "Mul" => BinaryOp::Mul,
+        "Pow" => BinaryOp::Pow,
+        "Max" => BinaryOp::Max,
+        "Min" => BinaryOp::Min,
         _ => BinaryOp::Div,
     };
+    // Variadic Sum/Max/Min: one input is a copy; more than two are not supported.
+    if matches!(node.op_type, "Sum" | "Max" | "Min") {
+        match ins.len() {
+            1 => return super::lower_layout::identity(cx, node, ins),
+            2 => {}
+            _ => {
+                return Err(err(
+                    ErrorCode::UnsupportedAttribute,
+                    "more than two inputs to Sum/Max/Min",
+                ))
+            }
+        }
+    }
     let a = ins.get(0)?;
     let b = ins.get(1)?;
     let a_shape = to_vec(cx.shape(a)?)?;
@@ -384,4 +403,122 @@ fn try_fuse_bias(
     }
     cx.rename_step(step, node.op_type)?;
     Ok(true)
+}
+
+/// Element-wise math functions.
+pub(crate) fn unary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+    let a = Attrs::new(node);
+    let op = match node.op_type {
+        "Abs" => UnaryOp::Abs,
+        "Neg" => UnaryOp::Neg,
+        "Exp" => UnaryOp::Exp,
+        "Log" => UnaryOp::Log,
+        "Sqrt" => UnaryOp::Sqrt,
+        "Reciprocal" => UnaryOp::Reciprocal,
+        "Floor" => UnaryOp::Floor,
+        "Ceil" => UnaryOp::Ceil,
+        "Elu" => UnaryOp::Elu {
+            alpha: a.float("alpha", 1.0)?,
+        },
+        "Selu" => UnaryOp::Selu {
+            alpha: a.float("alpha", 1.673_263_2)?,
+            gamma: a.float("gamma", 1.050_701)?,
+        },
+        "HardSigmoid" => UnaryOp::HardSigmoid {
+            alpha: a.float("alpha", 0.2)?,
+            beta: a.float("beta", 0.5)?,
+        },
+        "HardSwish" => UnaryOp::HardSwish,
+        "Softplus" => UnaryOp::Softplus,
+        "Softsign" => UnaryOp::Softsign,
+        _ => UnaryOp::Erf,
+    };
+    let x = ins.get(0)?;
+    let shape = to_vec(cx.shape(x)?)?;
+    let out = output0(cx, node)?;
+    let inputs = to_vec(&[cx.loc(x)?])?;
+    cx.add_step(
+        node,
+        out,
+        shape,
+        Kernel::Unary(op),
+        inputs,
+        node.op_type,
+        0,
+        0,
+    )
+}
+
+/// ReduceSum/Mean/Max/Min/Prod/SumSquare/L1/L2/LogSum/LogSumExp over constant axes.
+pub(crate) fn reduce(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+    let a = Attrs::new(node);
+    let op = match node.op_type {
+        "ReduceSum" => ReduceOp::Sum,
+        "ReduceMean" => ReduceOp::Mean,
+        "ReduceMax" => ReduceOp::Max,
+        "ReduceMin" => ReduceOp::Min,
+        "ReduceProd" => ReduceOp::Prod,
+        "ReduceSumSquare" => ReduceOp::SumSquare,
+        "ReduceL1" => ReduceOp::L1,
+        "ReduceL2" => ReduceOp::L2,
+        "ReduceLogSum" => ReduceOp::LogSum,
+        _ => ReduceOp::LogSumExp,
+    };
+    let x = ins.get(0)?;
+    let xs = to_vec(cx.shape(x)?)?;
+    let axes_from_input = if op == ReduceOp::Sum {
+        cx.opset >= 13
+    } else {
+        cx.opset >= 18
+    };
+    let axes: Vec<i64> = if axes_from_input {
+        match ins.opt(1) {
+            Some(v) => to_vec(cx.const_i64(v)?.ok_or(err(
+                ErrorCode::UnsupportedAttribute,
+                "axes must be known at load time",
+            ))?)?,
+            None => Vec::new(),
+        }
+    } else {
+        a.ints("axes")?.map(to_vec).transpose()?.unwrap_or_default()
+    };
+    let keep = a.int("keepdims", 1)? != 0;
+    let out = output0(cx, node)?;
+    if axes.is_empty() && a.int("noop_with_empty_axes", 0)? != 0 {
+        return super::lower_layout::identity(cx, node, ins);
+    }
+    let mut mask = [false; MAX_RANK];
+    if xs.len() > MAX_RANK {
+        return Err(err(ErrorCode::LimitExceeded, "tensor rank above 8"));
+    }
+    if axes.is_empty() {
+        mask.iter_mut().take(xs.len()).for_each(|m| *m = true);
+    }
+    for ax in axes {
+        let i = super::lower_layout::norm_axis(ax, xs.len())?;
+        if let Some(m) = mask.get_mut(i) {
+            *m = true;
+        }
+    }
+    let mask = mask.get(..xs.len()).unwrap_or(&[]);
+    let mut shape = Vec::new();
+    for (d, m) in xs.iter().zip(mask) {
+        if !m {
+            super::push(&mut shape, *d)?;
+        } else if keep {
+            super::push(&mut shape, 1)?;
+        }
+    }
+    let p = Reduce::new(&xs, mask).ok_or(err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
+    let inputs = to_vec(&[cx.loc(x)?])?;
+    cx.add_step(
+        node,
+        out,
+        shape,
+        Kernel::Reduce { op, p },
+        inputs,
+        node.op_type,
+        0,
+        0,
+    )
 }

@@ -18,6 +18,13 @@ pub enum BinaryOp {
     Mul,
     /// `a / b`.
     Div,
+    /// `a ^ b` (float: powf; int64: repeated multiplication, negative exponents give 0
+    /// except for bases 1 and -1).
+    Pow,
+    /// Larger of the two (NaN propagates for floats).
+    Max,
+    /// Smaller of the two (NaN propagates for floats).
+    Min,
 }
 
 /// Broadcast geometry of a binary operation.
@@ -149,6 +156,25 @@ impl Element for f32 {
             BinaryOp::Sub => a - b,
             BinaryOp::Mul => a * b,
             BinaryOp::Div => a / b,
+            BinaryOp::Pow => libm::powf(a, b),
+            BinaryOp::Max => {
+                if a.is_nan() || b.is_nan() {
+                    f32::NAN
+                } else if a >= b {
+                    a
+                } else {
+                    b
+                }
+            }
+            BinaryOp::Min => {
+                if a.is_nan() || b.is_nan() {
+                    f32::NAN
+                } else if a <= b {
+                    a
+                } else {
+                    b
+                }
+            }
         }
     }
 }
@@ -163,6 +189,22 @@ impl Element for i64 {
             BinaryOp::Sub => a.wrapping_sub(b),
             BinaryOp::Mul => a.wrapping_mul(b),
             BinaryOp::Div => a.checked_div(b).unwrap_or(0),
+            BinaryOp::Pow => match (a, b) {
+                (1, _) => 1,
+                (-1, e) => {
+                    if e % 2 == 0 {
+                        1
+                    } else {
+                        -1
+                    }
+                }
+                (_, e) if e < 0 => 0,
+                (base, e) => {
+                    base.wrapping_pow(u32::try_from(e.min(i64::from(u32::MAX))).unwrap_or(u32::MAX))
+                }
+            },
+            BinaryOp::Max => a.max(b),
+            BinaryOp::Min => a.min(b),
         }
     }
 }
@@ -175,6 +217,9 @@ pub fn binary<T: Element>(op: BinaryOp, bc: &Broadcast, a: &[T], b: &[T], y: &mu
         BinaryOp::Sub => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Sub, p, q)),
         BinaryOp::Mul => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Mul, p, q)),
         BinaryOp::Div => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Div, p, q)),
+        BinaryOp::Pow => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Pow, p, q)),
+        BinaryOp::Max => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Max, p, q)),
+        BinaryOp::Min => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Min, p, q)),
     }
 }
 
@@ -186,6 +231,9 @@ pub fn binary_in_place<T: Element>(op: BinaryOp, bc: &Broadcast, y: &mut [T], b:
         BinaryOp::Sub => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Sub, p, q)),
         BinaryOp::Mul => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Mul, p, q)),
         BinaryOp::Div => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Div, p, q)),
+        BinaryOp::Pow => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Pow, p, q)),
+        BinaryOp::Max => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Max, p, q)),
+        BinaryOp::Min => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Min, p, q)),
     }
 }
 

@@ -13,7 +13,9 @@ pub mod layout;
 pub mod matmul;
 pub mod normalization;
 pub mod pool;
+pub mod reduce;
 pub mod softmax;
+pub mod unary;
 
 /// Maximum tensor rank supported by broadcast/transpose/pad/slice kernels.
 pub const MAX_RANK: usize = 8;

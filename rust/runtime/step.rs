@@ -12,6 +12,8 @@ use crate::ops::binary::{self, BinaryOp, Broadcast};
 use crate::ops::conv::{self, Conv2d};
 use crate::ops::matmul::{self, BatchedMatMul, Gemm};
 use crate::ops::pool::{self, Pool2d};
+use crate::ops::reduce::{self, Reduce, ReduceOp};
+use crate::ops::unary::{self, UnaryOp};
 use crate::ops::{layout, normalization, softmax, MAX_RANK};
 
 /// Where an operand lives.
@@ -144,6 +146,15 @@ pub enum Kernel {
     },
     /// Element-wise activation. Input: x (may be the output: in place).
     Activation(Activation),
+    /// Element-wise math function. Input: x (may be the output: in place).
+    Unary(UnaryOp),
+    /// Reduction over a set of axes. Input: x.
+    Reduce {
+        /// The reduction.
+        op: ReduceOp,
+        /// Geometry.
+        p: Reduce,
+    },
     /// Softmax or LogSoftmax over `[outer, axis_len, inner]`. Input: x (may be in place).
     Softmax {
         /// Product of the dims before the axis.
@@ -306,6 +317,9 @@ impl Step {
         let out_end = out_off
             .checked_add(out_len)
             .ok_or(err(ErrorCode::InvalidArgument, "operand range overflows"))?;
+        if out_len == 0 {
+            return Ok(());
+        }
         // In-place kernels read and write the same range.
         if self.inputs.first() == Some(&self.output) {
             let y = arena
@@ -349,6 +363,8 @@ impl Step {
                 pool::global_max_pool(input(0)?, y, *planes, *plane_len)
             }
             Kernel::Activation(act) => activation::activation(*act, input(0)?, y),
+            Kernel::Unary(op) => unary::unary(*op, input(0)?, y),
+            Kernel::Reduce { op, p } => reduce::reduce(*op, p, input(0)?, y),
             Kernel::Softmax {
                 outer,
                 axis_len,
@@ -441,6 +457,7 @@ impl Step {
     fn execute_in_place(&self, y: &mut [f32]) -> Result<()> {
         match &self.kernel {
             Kernel::Activation(act) => act.apply_in_place(y),
+            Kernel::Unary(op) => unary::unary_in_place(*op, y),
             Kernel::Softmax {
                 outer,
                 axis_len,
@@ -469,6 +486,6 @@ impl Step {
 pub fn supports_in_place(kernel: &Kernel) -> bool {
     matches!(
         kernel,
-        Kernel::Activation(_) | Kernel::Softmax { .. } | Kernel::Copy
+        Kernel::Activation(_) | Kernel::Unary(_) | Kernel::Softmax { .. } | Kernel::Copy
     )
 }
