@@ -112,14 +112,7 @@ impl UnaryOp {
 
 #[inline]
 fn hard_sigmoid(v: f32, alpha: f32, beta: f32) -> f32 {
-    let t = alpha * v + beta;
-    if t < 0.0 {
-        0.0
-    } else if t > 1.0 {
-        1.0
-    } else {
-        t
-    }
+    (alpha * v + beta).clamp(0.0, 1.0)
 }
 
 /// `y = op(x)` over `min(x.len(), y.len())` elements.
