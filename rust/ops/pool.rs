@@ -250,6 +250,9 @@ pub fn max_pool2d(p: &Pool2d, x: &[f32], y: &mut [f32]) {
     let Some(g) = Geo::new(p, x.len(), y.len()) else {
         return;
     };
+    if max_pool_2x2(p, x, y) {
+        return;
+    }
     for_each_window(&g, x, y, |xp, th, tw, _, _| {
         let mut m = f32::NEG_INFINITY;
         window(&g, xp, th, tw, |v| {
@@ -259,6 +262,48 @@ pub fn max_pool2d(p: &Pool2d, x: &[f32], y: &mut [f32]) {
         });
         m
     });
+}
+
+/// Fast path for the most common pooling: 2x2 windows, stride 2, no padding or dilation,
+/// every window inside the input. Returns false when it does not apply.
+fn max_pool_2x2(p: &Pool2d, x: &[f32], y: &mut [f32]) -> bool {
+    let fits = p.kernel_h == 2
+        && p.kernel_w == 2
+        && p.stride_h == 2
+        && p.stride_w == 2
+        && p.dilation_h == 1
+        && p.dilation_w == 1
+        && p.pad_top == 0
+        && p.pad_left == 0
+        && p.out_h * 2 <= p.in_h
+        && p.out_w * 2 <= p.in_w
+        && p.out_w > 0;
+    let plane_in = p.in_h * p.in_w;
+    let plane_out = p.out_h * p.out_w;
+    if !fits || plane_in == 0 || plane_out == 0 {
+        return false;
+    }
+    let max = |a: f32, b: f32| if b > a { b } else { a };
+    for (xp, yp) in x.chunks_exact(plane_in).zip(y.chunks_exact_mut(plane_out)) {
+        for (oh, yr) in yp.chunks_exact_mut(p.out_w).enumerate() {
+            let r0 = xp
+                .get(2 * oh * p.in_w..(2 * oh + 1) * p.in_w)
+                .unwrap_or(&[]);
+            let r1 = xp
+                .get((2 * oh + 1) * p.in_w..(2 * oh + 2) * p.in_w)
+                .unwrap_or(&[]);
+            for ((o, a), b) in yr
+                .iter_mut()
+                .zip(r0.chunks_exact(2))
+                .zip(r1.chunks_exact(2))
+            {
+                // Same order and comparison as the general path (-inf start, `v > m`).
+                let m = max(max(max(f32::NEG_INFINITY, a[0]), a[1]), b[0]);
+                *o = max(m, b[1]);
+            }
+        }
+    }
+    true
 }
 
 /// AveragePool (see the module docs for the divisor). A window with no position yields NaN.
