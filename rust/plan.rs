@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 
 use crate::error::{err, ErrorCode, Result};
-use crate::runtime::step::{supports_in_place, Loc, Step};
+use crate::runtime::step::{scratch_of, supports_in_place, Loc, Step};
 
 /// The arena layout: an offset (in elements) per buffer, and the arena size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +32,10 @@ pub fn plan(lens: &[usize], steps: &[Step], inputs: &[usize], outputs: &[usize])
     }
     for (s, step) in steps.iter().enumerate() {
         let t = s + 1;
+        if let Some(Loc::Buf(b)) = scratch_of(step) {
+            let f = first.get_mut(b).ok_or(bad())?;
+            *f = (*f).min(t);
+        }
         for loc in &step.inputs {
             if let Loc::Buf(b) = *loc {
                 let l = last.get_mut(b).ok_or(bad())?;

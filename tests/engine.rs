@@ -437,3 +437,67 @@ fn static_models_use_aligned_weights_in_place() {
     }
     assert!(in_place > 0, "no prefix aligned the weights");
 }
+
+fn conv_bn_relu_pool(extra_output: bool) -> Vec<u8> {
+    let w: Vec<f32> = (0..18).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.1).collect();
+    let mut outputs = vec![value_info("y", &[1, 2, 2, 2])];
+    if extra_output {
+        outputs.push(value_info("r", &[1, 2, 4, 4]));
+    }
+    let g = graph(
+        vec![
+            node(
+                "Conv",
+                "conv",
+                &["x", "w", "b"],
+                &["c"],
+                vec![attr_ints("pads", &[1, 1, 1, 1])],
+            ),
+            node(
+                "BatchNormalization",
+                "bn",
+                &["c", "s", "bb", "m", "v"],
+                &["n"],
+                vec![],
+            ),
+            node("Relu", "relu", &["n"], &["r"], vec![]),
+            node(
+                "MaxPool",
+                "pool",
+                &["r"],
+                &["y"],
+                vec![
+                    attr_ints("kernel_shape", &[2, 2]),
+                    attr_ints("strides", &[2, 2]),
+                ],
+            ),
+        ],
+        vec![
+            tensor_f32("w", &[2, 1, 3, 3], &w),
+            tensor_f32("b", &[2], &[0.1, -0.2]),
+            tensor_f32("s", &[2], &[1.5, 0.5]),
+            tensor_f32("bb", &[2], &[0.0, 0.3]),
+            tensor_f32("m", &[2], &[0.2, -0.1]),
+            tensor_f32("v", &[2], &[1.0, 4.0]),
+        ],
+        vec![value_info("x", &[1, 1, 4, 4])],
+        outputs,
+    );
+    model(13, g)
+}
+
+#[test]
+fn conv_batchnorm_relu_maxpool_become_one_step_with_the_same_result() {
+    let x: Vec<f32> = (0..16).map(|i| (i as f32 - 8.0) * 0.25).collect();
+    let mut fused = load(&conv_bn_relu_pool(false));
+    let ops: Vec<&str> = fused.nodes().iter().map(|n| n.op.as_str()).collect();
+    assert_eq!(ops, ["Conv+BatchNormalization+Relu+MaxPool"]);
+    // With the Relu output also a graph output, nothing after the Relu can be fused.
+    let mut plain = load(&conv_bn_relu_pool(true));
+    assert_eq!(plain.nodes().len(), 2);
+    let mut y_plain = vec![0.0; 8];
+    let mut r = vec![0.0; 32];
+    plain.run_many(&[&x], &mut [&mut y_plain, &mut r]).unwrap();
+    assert_close(&run1(&mut fused, &x), &y_plain);
+    assert!(fused.arena_bytes() < plain.arena_bytes());
+}

@@ -71,7 +71,7 @@ pub(crate) fn activation(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) ->
         };
         if fused {
             cx.rename_step(s, node.op_type)?;
-            return cx.alias(out, x, shape);
+            return cx.fused_alias(out, x, shape);
         }
     }
     let inputs = to_vec(&[cx.loc(x)?])?;
@@ -341,7 +341,7 @@ pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     if op == BinaryOp::Add {
         for (x, c) in [(a, b), (b, a)] {
             if try_fuse_bias(cx, node, x, c, &shape)? {
-                return cx.alias(out, x, shape);
+                return cx.fused_alias(out, x, shape);
             }
         }
     }

@@ -312,6 +312,11 @@ pub(crate) fn pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, max: boo
     };
     let out = output0(cx, node)?;
     let shape = out_shape(batch, c, xs.len(), &axes)?;
+    if let Some(s) = cx.sole_producer(x) {
+        if fuse_into_conv(cx, s, &p, max, out, &shape)? {
+            return Ok(());
+        }
+    }
     let inputs = to_vec(&[cx.loc(x)?])?;
     let (kernel, name) = if max {
         (Kernel::MaxPool(p), "MaxPool")
@@ -408,7 +413,7 @@ pub(crate) fn batch_norm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) ->
     if let Some(s) = cx.sole_producer(x) {
         if fold_into_conv(cx, s, &scale, &shift)? {
             cx.rename_step(s, "BatchNormalization")?;
-            return cx.alias(out, x, xs);
+            return cx.fused_alias(out, x, xs);
         }
     }
     let batch = xs.first().copied().unwrap_or(1);
@@ -497,6 +502,72 @@ fn fold_into_conv(cx: &mut Ctx<'_>, step: usize, scale: &[f32], shift: &[f32]) -
         if !had_bias {
             info.params += scale.len();
         }
+    }
+    Ok(true)
+}
+
+/// Turns `Conv -> pool` into one ConvPool step when the conv output is read only by the
+/// pool: the conv output buffer shrinks to the pooled size plus a one-plane scratch.
+fn fuse_into_conv(
+    cx: &mut Ctx<'_>,
+    step: usize,
+    pool: &Pool2d,
+    max: bool,
+    out: usize,
+    shape: &[usize],
+) -> Result<bool> {
+    let Some(s) = cx.steps.get(step) else {
+        return Ok(false);
+    };
+    let Kernel::Conv { p, act } = s.kernel else {
+        return Ok(false);
+    };
+    let Loc::Buf(b) = s.output else {
+        return Ok(false);
+    };
+    let plane = p.out_h * p.out_w;
+    let pooled = super::numel(shape)?;
+    // Only worth it when a conv plane is smaller than the conv output it replaces.
+    if p.out_channels * p.batch < 2 {
+        return Ok(false);
+    }
+    let one_plane = Pool2d {
+        batch: 1,
+        channels: 1,
+        ..*pool
+    };
+    let scratch = cx.buffers.len();
+    push(
+        &mut cx.buffers,
+        super::Buffer {
+            len: plane,
+            producer: Some(step),
+            value: usize::MAX,
+        },
+    )?;
+    if let Some(s) = cx.steps.get_mut(step) {
+        s.kernel = Kernel::ConvPool {
+            p,
+            act,
+            pool: one_plane,
+            max,
+        };
+        push(&mut s.inputs, Loc::Buf(scratch))?;
+    }
+    if let Some(buf) = cx.buffers.get_mut(b) {
+        buf.len = pooled;
+        buf.value = out;
+    }
+    if let Some(v) = cx.values.get_mut(out) {
+        *v = super::Value {
+            shape: to_vec(shape)?,
+            dtype: super::DType::F32,
+            kind: super::ValueKind::Runtime(b),
+        };
+    }
+    cx.rename_step(step, if max { "MaxPool" } else { "AveragePool" })?;
+    if let Some(info) = cx.infos.get_mut(step) {
+        info.output_shape = to_vec(shape)?;
     }
     Ok(true)
 }

@@ -271,6 +271,20 @@ impl<'a> Ctx<'a> {
         )
     }
 
+    /// Like [`Ctx::alias`] for an operator fused into the step that produced `of`: `of` had
+    /// no other reader, so `out` becomes the value that step writes (further fusion sees it).
+    pub(crate) fn fused_alias(&mut self, out: usize, of: In, shape: Vec<usize>) -> Result<()> {
+        self.alias(out, of, shape)?;
+        if let Some(ValueKind::Runtime(b)) = self.values.get(of.id).map(|v| v.kind) {
+            if let Some(buf) = self.buffers.get_mut(b) {
+                if buf.value == of.id {
+                    buf.value = out;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Adds a step writing a new runtime buffer for value `out`.
     pub(crate) fn add_step(
         &mut self,

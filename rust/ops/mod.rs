@@ -9,6 +9,7 @@
 pub mod activation;
 pub mod binary;
 pub mod conv;
+pub mod fused;
 pub mod layout;
 pub mod matmul;
 pub mod normalization;

@@ -14,7 +14,7 @@ use crate::ops::matmul::{self, BatchedMatMul, Gemm};
 use crate::ops::pool::{self, Pool2d};
 use crate::ops::reduce::{self, Reduce, ReduceOp};
 use crate::ops::unary::{self, UnaryOp};
-use crate::ops::{layout, normalization, softmax, MAX_RANK};
+use crate::ops::{fused, layout, normalization, softmax, MAX_RANK};
 
 /// Where an operand lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +125,18 @@ pub enum Kernel {
         p: Conv2d,
         /// Fused activation.
         act: Activation,
+    },
+    /// Convolution (+ activation) pooled plane by plane. Inputs: x, w, optional bias, and
+    /// last a one-plane scratch buffer written by this step.
+    ConvPool {
+        /// Convolution geometry.
+        p: Conv2d,
+        /// Fused activation.
+        act: Activation,
+        /// Pooling of one conv plane.
+        pool: Pool2d,
+        /// MaxPool (else AveragePool).
+        max: bool,
     },
     /// Max pooling. Input: x.
     MaxPool(Pool2d),
@@ -320,6 +332,9 @@ impl Step {
         if out_len == 0 {
             return Ok(());
         }
+        if let Kernel::ConvPool { p, act, pool, max } = &self.kernel {
+            return self.execute_conv_pool(p, *act, pool, *max, arena, weights, out_off, out_len);
+        }
         // In-place kernels read and write the same range.
         if self.inputs.first() == Some(&self.output) {
             let y = arena
@@ -354,6 +369,9 @@ impl Step {
         };
         match &self.kernel {
             Kernel::Conv { p, act } => conv::conv2d(p, input(0)?, input(1)?, optional(2)?, *act, y),
+            Kernel::ConvPool { .. } => {
+                return Err(err(ErrorCode::InvalidArgument, "ConvPool dispatch"))
+            }
             Kernel::MaxPool(p) => pool::max_pool2d(p, input(0)?, y),
             Kernel::AvgPool(p) => pool::avg_pool2d(p, input(0)?, y),
             Kernel::GlobalAvgPool { planes, plane_len } => {
@@ -454,6 +472,80 @@ impl Step {
         Ok(())
     }
 
+    /// ConvPool writes two arena ranges (its scratch and its output): split the arena around
+    /// both, then read x (and any arena-held weights) from the untouched parts.
+    #[allow(clippy::too_many_arguments)]
+    fn execute_conv_pool(
+        &self,
+        p: &Conv2d,
+        act: Activation,
+        pool: &Pool2d,
+        max: bool,
+        arena: &mut [f32],
+        weights: Weights<'_>,
+        out_off: usize,
+        out_len: usize,
+    ) -> Result<()> {
+        let bad = || err(ErrorCode::InvalidArgument, "operand out of range");
+        let n = self.inputs.len();
+        let (
+            Some(&Loc::Arena {
+                off: s_off,
+                len: s_len,
+            }),
+            true,
+        ) = (self.inputs.last(), n == 3 || n == 4)
+        else {
+            return Err(bad());
+        };
+        // Order the two written ranges.
+        let (lo, hi, out_first) = if out_off < s_off {
+            ((out_off, out_len), (s_off, s_len), true)
+        } else {
+            ((s_off, s_len), (out_off, out_len), false)
+        };
+        if lo.0.checked_add(lo.1).ok_or_else(bad)? > hi.0 {
+            return Err(err(ErrorCode::InvalidArgument, "scratch overlaps output"));
+        }
+        let (a, rest) = arena.split_at_mut(lo.0.min(arena.len()));
+        let (m1, rest) = rest.split_at_mut(lo.1.min(rest.len()));
+        let gap = hi.0 - lo.0 - lo.1;
+        let (b, rest) = rest.split_at_mut(gap.min(rest.len()));
+        let (m2, c) = rest.split_at_mut(hi.1.min(rest.len()));
+        if m1.len() != lo.1 || m2.len() != hi.1 {
+            return Err(bad());
+        }
+        let read = |loc: Loc| -> Result<&[f32]> {
+            match loc {
+                Loc::Arena { off, len } => {
+                    let end = off.checked_add(len).ok_or_else(bad)?;
+                    let b_start = lo.0 + lo.1;
+                    let c_start = hi.0 + hi.1;
+                    if end <= lo.0 {
+                        a.get(off..end).ok_or_else(bad)
+                    } else if off >= b_start && end <= hi.0 {
+                        b.get(off - b_start..end - b_start).ok_or_else(bad)
+                    } else if off >= c_start {
+                        c.get(off - c_start..end - c_start).ok_or_else(bad)
+                    } else {
+                        Err(err(ErrorCode::InvalidArgument, "operand overlaps output"))
+                    }
+                }
+                other => weights.get(other).ok_or_else(bad),
+            }
+        };
+        let x = read(*self.inputs.first().ok_or_else(bad)?)?;
+        let w = read(*self.inputs.get(1).ok_or_else(bad)?)?;
+        let bias = if n == 4 {
+            Some(read(*self.inputs.get(2).ok_or_else(bad)?)?)
+        } else {
+            None
+        };
+        let (y, scratch) = if out_first { (m1, m2) } else { (m2, m1) };
+        fused::conv_pool2d(p, act, pool, max, x, w, bias, scratch, y);
+        Ok(())
+    }
+
     fn execute_in_place(&self, y: &mut [f32]) -> Result<()> {
         match &self.kernel {
             Kernel::Activation(act) => act.apply_in_place(y),
@@ -488,4 +580,12 @@ pub fn supports_in_place(kernel: &Kernel) -> bool {
         kernel,
         Kernel::Activation(_) | Kernel::Unary(_) | Kernel::Softmax { .. } | Kernel::Copy
     )
+}
+
+/// The arena buffer a step uses as scratch (written and read only during the step).
+pub fn scratch_of(step: &Step) -> Option<Loc> {
+    match step.kernel {
+        Kernel::ConvPool { .. } => step.inputs.last().copied(),
+        _ => None,
+    }
 }
