@@ -22,6 +22,8 @@ pub mod capi;
 pub mod compile;
 pub mod decode;
 pub mod error;
+#[cfg(feature = "cli")]
+pub mod mnist;
 pub mod ops;
 pub mod plan;
 pub mod platform;

@@ -1,0 +1,79 @@
+//! The `rtonnx` command line: success paths on the keras2onnx model and clean errors.
+
+mod support;
+
+use std::process::Command;
+
+fn rtonnx(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rtonnx"))
+        .args(args)
+        .env("RTONNX_SHARED", support::shared_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn sm() -> String {
+    support::shared_dir()
+        .join("models/keras2onnx/mnist-sm.onnx")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn info_run_eval_bench() {
+    let (code, out, _) = rtonnx(&["info", &sm()]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Conv+Relu+MaxPool") && out.contains("21600 MACs"),
+        "{out}"
+    );
+    let (code, out, _) = rtonnx(&["run", &sm(), "--index", "0"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("The number is 7 (label 7"), "{out}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(": 0."))
+            .count(),
+        10
+    );
+    let (code, out, _) = rtonnx(&["eval", &sm(), "--limit", "100"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("accuracy: 0."),
+        "{out}"
+    );
+    let (code, out, _) = rtonnx(&["bench", &sm(), "--iters", "10", "--warmup", "1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("median"), "{out}");
+}
+
+#[test]
+fn errors_are_clean() {
+    let (code, _, err) = rtonnx(&["info", "/nonexistent/model.onnx"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: ") && err.contains("No such file"),
+        "{err}"
+    );
+    let garbage = std::env::temp_dir().join(format!("rtonnx-garbage-{}.onnx", std::process::id()));
+    std::fs::write(&garbage, b"\xff\xff\xff\xffnot a model").unwrap();
+    let (code, _, err) = rtonnx(&["info", garbage.to_str().unwrap()]);
+    std::fs::remove_file(&garbage).unwrap();
+    assert_eq!(code, 1);
+    assert!(err.contains("malformed model"), "{err}");
+    let (code, _, err) = rtonnx(&["run", &sm(), "--index", "10000"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("out of range"), "{err}");
+    let (code, out, _) = rtonnx(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("eval"));
+}

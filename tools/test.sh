@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, unit and integration tests, ONNX conformance, and the
+# C/example/firmware suites present in this checkout. Ends with "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export RTONNX_SHARED="${RTONNX_SHARED:-$(cd .. && pwd)/shared}"
+PY="${PYTHON:-.venv/bin/python}"
+[ -x "$PY" ] || PY=python3
+LOG="$(mktemp)"
+passed=0
+failed=0
+failures=()
+
+step() { # name, command...
+    local name="$1"
+    shift
+    echo "== $name"
+    if "$@" 2>&1 | tee -a "$LOG"; then
+        echo "   ok: $name"
+    else
+        echo "   FAILED: $name"
+        failures+=("$name")
+        failed=$((failed + 1))
+        return 1
+    fi
+}
+
+step "cargo fmt --check" cargo fmt --check && passed=$((passed + 1))
+step "cargo clippy" cargo clippy --all-targets --features cli,reference -- -D warnings && passed=$((passed + 1))
+
+CASES=target/onnx-node-tests
+if [ ! -d "$CASES" ]; then
+    step "generate ONNX node test cases" "$PY" tools/conformance/gen_node_tests.py "$CASES" || true
+fi
+export RTONNX_CONFORMANCE_DIR="$CASES" RTONNX_CONFORMANCE_REQUIRED=1
+
+# cargo test prints "test result: ok. N passed; M failed" per binary and the conformance
+# runner prints "N passed, M failed, K skipped": sum them.
+if step "cargo test" cargo test --release --features cli,reference; then :; fi
+counts=$(grep -E "^test result:|^[0-9]+ passed, [0-9]+ failed" "$LOG" | sed -E 's/.* ([0-9]+) passed[;,] ([0-9]+) failed.*/\1 \2/')
+while read -r p f; do
+    [ -n "${p:-}" ] || continue
+    passed=$((passed + p))
+    failed=$((failed + f))
+done <<< "$counts"
+
+if [ -f tools/c_tests.sh ]; then
+    if step "C API tests" bash tools/c_tests.sh; then passed=$((passed + 1)); fi
+fi
+if [ -f tools/examples.sh ]; then
+    if step "msh examples on the host port" bash tools/examples.sh --check; then passed=$((passed + 1)); fi
+fi
+if [ -f tools/tests/test_sconscript.py ]; then
+    if step "SConscript tests" "$PY" tools/tests/test_sconscript.py; then passed=$((passed + 1)); fi
+fi
+rm -f "$LOG"
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed steps: ${failures[*]}"
+    [ "$failed" -gt 0 ] || failed=${#failures[@]}
+fi
+echo "$passed passed, $failed failed"
+[ ${#failures[@]} -eq 0 ]
