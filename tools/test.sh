@@ -37,7 +37,7 @@ export RTONNX_CONFORMANCE_DIR="$CASES" RTONNX_CONFORMANCE_REQUIRED=1
 # cargo test prints "test result: ok. N passed; M failed" per binary and the conformance
 # runner prints "N passed, M failed, K skipped": sum them.
 if step "cargo test" cargo test --release --features cli,reference; then :; fi
-counts=$(grep -E "^test result:|^[0-9]+ passed, [0-9]+ failed" "$LOG" | sed -E 's/.* ([0-9]+) passed[;,] ([0-9]+) failed.*/\1 \2/')
+counts=$(grep -E "^test result:|^[0-9]+ passed, [0-9]+ failed" "$LOG" | sed -E 's/^(.* )?([0-9]+) passed[;,] ([0-9]+) failed.*/\2 \3/')
 while read -r p f; do
     [ -n "${p:-}" ] || continue
     passed=$((passed + p))
