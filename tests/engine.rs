@@ -365,48 +365,6 @@ fn malformed_graphs_give_their_error_codes() {
 }
 
 #[test]
-fn transpose_before_dense_is_folded_into_the_weights() {
-    // x [1,2,2,3] (NCHW) -> NHWC -> flatten -> MatMul [12, 2]
-    let w: Vec<f32> = (0..24).map(|i| (i as f32) * 0.5 - 3.0).collect();
-    let g = graph(
-        vec![
-            node(
-                "Transpose",
-                "t",
-                &["x"],
-                &["xt"],
-                vec![attr_ints("perm", &[0, 2, 3, 1])],
-            ),
-            node("Reshape", "r", &["xt", "shape"], &["f"], vec![]),
-            node("MatMul", "mm", &["f", "w"], &["y"], vec![]),
-        ],
-        vec![
-            tensor_i64("shape", &[2], &[1, -1]),
-            tensor_f32("w", &[12, 2], &w),
-        ],
-        vec![value_info("x", &[1, 2, 2, 3])],
-        vec![value_info("y", &[1, 2])],
-    );
-    let mut m = load(&model(13, g));
-    let ops: Vec<&str> = m.nodes().iter().map(|n| n.op.as_str()).collect();
-    assert_eq!(ops, ["Transpose+MatMul"]);
-    let x: Vec<f32> = (0..12).map(|i| (i as f32) - 5.5).collect();
-    // Reference: transpose by hand, then multiply.
-    let mut xt = [0.0f32; 12];
-    for c in 0..2 {
-        for h in 0..2 {
-            for ww in 0..3 {
-                xt[(h * 3 + ww) * 2 + c] = x[(c * 2 + h) * 3 + ww];
-            }
-        }
-    }
-    let want: Vec<f32> = (0..2)
-        .map(|j| (0..12).map(|i| xt[i] * w[i * 2 + j]).sum())
-        .collect();
-    assert_close(&run1(&mut m, &x), &want);
-}
-
-#[test]
 fn static_models_use_aligned_weights_in_place() {
     let bytes = conv_relu_model();
     let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();

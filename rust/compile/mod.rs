@@ -13,7 +13,6 @@ mod lower;
 mod lower_layout;
 mod lower_math;
 mod lower_nn;
-mod optimize;
 mod tensor;
 
 use alloc::string::String;
@@ -587,17 +586,6 @@ pub(crate) fn compile<'a>(
         };
         push(&mut outputs, (string_of(o.name)?, to_vec(&v.shape)?, loc))?;
     }
-
-    let output_bufs =
-        try_collect(
-            outputs
-                .iter()
-                .filter_map(|o: &(String, Vec<usize>, Loc)| match o.2 {
-                    Loc::Buf(b) => Some(b),
-                    _ => None,
-                }),
-        )?;
-    optimize::fold_transpose_into_dense(&mut cx, &output_bufs)?;
 
     let mut initializers = Vec::new();
     for (name, id, c) in initializer_ids {
