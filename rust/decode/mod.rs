@@ -8,3 +8,5 @@ pub mod model;
 pub mod wire;
 
 pub use model::{decode_model, ModelDesc};
+#[cfg(feature = "reference")]
+pub mod reference;

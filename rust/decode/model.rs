@@ -277,28 +277,6 @@ fn repeated_f32(r: &mut Reader<'_>, wire: WireType, out: &mut Vec<f32>) -> Resul
     }
 }
 
-/// Counts the elements of a repeated field of an unsupported kind without storing them.
-fn count_repeated(r: &mut Reader<'_>, wire: WireType, elem: Option<usize>) -> Result<usize> {
-    match (wire, elem) {
-        (WireType::Len, Some(size)) => Ok(r.bytes()?.len() / size.max(1)),
-        (WireType::Len, None) => {
-            // Packed varints: count them.
-            let bytes = r.bytes()?;
-            let mut inner = Reader::new(bytes);
-            let mut n = 0usize;
-            while !inner.is_empty() {
-                inner.varint()?;
-                n += 1;
-            }
-            Ok(n)
-        }
-        (w, _) => {
-            r.skip(w)?;
-            Ok(1)
-        }
-    }
-}
-
 const fn as_i64(v: u64) -> i64 {
     v as i64
 }
@@ -358,24 +336,16 @@ pub fn merge_tensor<'a>(t: &mut TensorDesc<'a>, bytes: &'a [u8]) -> Result<()> {
                 expect(wire, WireType::Len)?;
                 t.raw_data = Some(r.bytes()?);
             }
-            6 => {
-                expect(wire, WireType::Len)?;
-                r.bytes()?;
+            // string_data, double_data, uint64_data: not read (their types are refused).
+            6 | 10 | 11 => {
+                r.skip_field(field, wire)?;
                 t.other_data = t.other_data.saturating_add(1);
-            }
-            10 => {
-                let n = count_repeated(&mut r, wire, Some(8))?;
-                t.other_data = t.other_data.saturating_add(n);
-            }
-            11 => {
-                let n = count_repeated(&mut r, wire, None)?;
-                t.other_data = t.other_data.saturating_add(n);
             }
             14 => {
                 expect(wire, WireType::Varint)?;
                 t.data_location = as_i32(r.varint()?);
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -394,7 +364,7 @@ fn merge_dim<'a>(d: &mut DimDesc<'a>, bytes: &'a [u8]) -> Result<()> {
                 expect(wire, WireType::Len)?;
                 *d = DimDesc::Param(utf8(r.bytes()?)?);
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -432,7 +402,7 @@ fn merge_tensor_type<'a>(v: &mut ValueInfoDesc<'a>, bytes: &'a [u8]) -> Result<(
                 let shape = v.shape.get_or_insert_with(Vec::new);
                 merge_shape(shape, bytes)?;
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -449,11 +419,10 @@ fn merge_type<'a>(v: &mut ValueInfoDesc<'a>, bytes: &'a [u8]) -> Result<()> {
             }
             // sequence_type, map_type, sparse_tensor_type, optional_type
             4 | 5 | 8 | 9 => {
-                expect(wire, WireType::Len)?;
-                r.bytes()?;
+                r.skip_field(field, wire)?;
                 v.is_other_type = true;
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -472,7 +441,7 @@ fn merge_value_info<'a>(v: &mut ValueInfoDesc<'a>, bytes: &'a [u8]) -> Result<()
                 expect(wire, WireType::Len)?;
                 merge_type(v, r.bytes()?)?;
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -505,16 +474,15 @@ fn merge_attribute<'a>(a: &mut AttributeDesc<'a>, bytes: &'a [u8]) -> Result<()>
                 let t = a.t.get_or_insert_with(TensorDesc::default);
                 merge_tensor(t, bytes)?;
             }
+            // A subgraph (If, Loop, Scan): not read, those operators are refused.
             6 => {
-                expect(wire, WireType::Len)?;
-                r.bytes()?;
+                r.skip_field(field, wire)?;
                 a.has_graph = true;
             }
             7 => repeated_f32(&mut r, wire, &mut a.floats)?,
             8 => repeated_varint(&mut r, wire, &mut a.ints, as_i64)?,
             9..=11 | 22 | 23 | 14 | 15 => {
-                expect(wire, WireType::Len)?;
-                r.bytes()?;
+                r.skip_field(field, wire)?;
                 a.other_lists = a.other_lists.saturating_add(1);
             }
             20 => {
@@ -525,7 +493,7 @@ fn merge_attribute<'a>(a: &mut AttributeDesc<'a>, bytes: &'a [u8]) -> Result<()>
                 expect(wire, WireType::Len)?;
                 a.ref_attr_name = utf8(r.bytes()?)?;
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -562,7 +530,7 @@ fn merge_node<'a>(n: &mut NodeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
                 expect(wire, WireType::Len)?;
                 n.domain = utf8(r.bytes()?)?;
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -603,11 +571,10 @@ fn merge_graph<'a>(g: &mut GraphDesc<'a>, bytes: &'a [u8]) -> Result<()> {
                 )?;
             }
             15 => {
-                expect(wire, WireType::Len)?;
-                r.bytes()?;
+                r.skip_field(field, wire)?;
                 g.sparse_initializers = g.sparse_initializers.saturating_add(1);
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -626,7 +593,7 @@ fn merge_opset<'a>(o: &mut OpsetDesc<'a>, bytes: &'a [u8]) -> Result<()> {
                 expect(wire, WireType::Varint)?;
                 o.version = as_i64(r.varint()?);
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(())
@@ -666,7 +633,7 @@ pub fn decode_model(bytes: &[u8]) -> Result<ModelDesc<'_>> {
                 merge_opset(&mut o, r.bytes()?)?;
                 push(&mut m.opsets, o)?;
             }
-            _ => r.skip(wire)?,
+            _ => r.skip_field(field, wire)?,
         }
     }
     Ok(m)

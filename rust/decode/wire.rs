@@ -16,7 +16,14 @@ pub enum WireType {
     Len,
     /// Four little-endian bytes.
     Fixed32,
+    /// Start of a (deprecated) group: only skipped, as part of an unknown field.
+    StartGroup,
+    /// End of a group.
+    EndGroup,
 }
+
+/// Deepest nesting of groups skipped inside one field.
+pub const MAX_GROUP_DEPTH: usize = 64;
 
 const fn malformed(detail: &'static str) -> Error {
     err(ErrorCode::Malformed, detail)
@@ -73,6 +80,8 @@ impl<'a> Reader<'a> {
             1 => WireType::Fixed64,
             2 => WireType::Len,
             5 => WireType::Fixed32,
+            3 => WireType::StartGroup,
+            4 => WireType::EndGroup,
             _ => return Err(malformed("unsupported wire type")),
         };
         Ok((field as u32, wire))
@@ -115,14 +124,46 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(a))
     }
 
-    /// Skips a field's value of the given wire type.
+    /// Skips a field's value of the given wire type (a group needs [`Reader::skip_field`]).
     pub fn skip(&mut self, wire: WireType) -> Result<()> {
         match wire {
             WireType::Varint => self.varint().map(|_| ()),
             WireType::Fixed64 => self.take(8).map(|_| ()),
             WireType::Len => self.bytes().map(|_| ()),
             WireType::Fixed32 => self.take(4).map(|_| ()),
+            WireType::StartGroup | WireType::EndGroup => Err(malformed("unexpected group")),
         }
+    }
+
+    /// Skips an unknown field, including a group (up to [`MAX_GROUP_DEPTH`] nested groups,
+    /// each closed by the end tag of its own field number).
+    pub fn skip_field(&mut self, field: u32, wire: WireType) -> Result<()> {
+        if wire != WireType::StartGroup {
+            return self.skip(wire);
+        }
+        let mut open = [0u32; MAX_GROUP_DEPTH];
+        let mut depth = 1;
+        open[0] = field;
+        while depth > 0 {
+            let (f, w) = self.key()?;
+            match w {
+                WireType::StartGroup => {
+                    let slot = open
+                        .get_mut(depth)
+                        .ok_or(malformed("groups nested too deeply"))?;
+                    *slot = f;
+                    depth += 1;
+                }
+                WireType::EndGroup => {
+                    if open.get(depth - 1) != Some(&f) {
+                        return Err(malformed("unmatched end group"));
+                    }
+                    depth -= 1;
+                }
+                other => self.skip(other)?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -170,7 +211,19 @@ mod tests {
         assert_eq!(r.key().unwrap(), (2, WireType::Fixed32));
         assert_eq!(r.fixed32().unwrap(), 0x0403_0201);
         assert!(Reader::new(&[0x0a, 0x05, 1]).skip(WireType::Len).is_err());
-        assert!(Reader::new(&[0x0b]).key().is_err()); // group start
+        // Groups are skipped as a whole, nested ones included; unmatched ends are errors.
+        let mut g = Reader::new(&[0x0b, 0x10, 0x05, 0x13, 0x14, 0x0c, 0x18, 0x01]);
+        let (f, w) = g.key().unwrap();
+        assert_eq!((f, w), (1, WireType::StartGroup));
+        g.skip_field(f, w).unwrap();
+        assert_eq!(g.key().unwrap(), (3, WireType::Varint));
+        let mut open = Reader::new(&[0x0b, 0x10, 0x05]);
+        let (f, w) = open.key().unwrap();
+        assert!(open.skip_field(f, w).is_err());
+        let mut wrong = Reader::new(&[0x0b, 0x14]);
+        let (f, w) = wrong.key().unwrap();
+        assert!(wrong.skip_field(f, w).is_err());
+        assert!(Reader::new(&[0x0c]).skip(WireType::EndGroup).is_err());
         assert!(Reader::new(&[0x00]).key().is_err()); // field 0
         let mut huge = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
         assert!(huge.bytes().is_err());
