@@ -166,10 +166,13 @@ fn canon_ref(m: &onnx_pb::ModelProto) -> String {
         }
         for (tag, list) in [("I", &g.input), ("O", &g.output)] {
             for v in list {
-                let tt = v.r#type.as_ref().and_then(|t| match &t.value {
-                    Some(onnx_pb::type_proto::Value::TensorType(tt)) => Some(tt),
-                    None => None,
-                });
+                let tt = v
+                    .r#type
+                    .as_ref()
+                    .and_then(|t| t.value.as_ref())
+                    .map(|v| match v {
+                        onnx_pb::type_proto::Value::TensorType(tt) => tt,
+                    });
                 write!(
                     s,
                     " {tag}[{} {} ",
