@@ -50,6 +50,12 @@ fi
 if [ -f tools/examples.sh ]; then
     if step "msh examples on the host port" bash tools/examples.sh --check; then passed=$((passed + 1)); fi
 fi
+if [ -f tools/cross_build.sh ]; then
+    if step "cross builds (Cortex-M4F, Cortex-M3, Cortex-A9)" bash tools/cross_build.sh; then passed=$((passed + 1)); fi
+fi
+if [ -f tools/firmware_test.sh ]; then
+    if step "Cortex-M4F firmware under QEMU mps2-an386" bash tools/firmware_test.sh; then passed=$((passed + 1)); fi
+fi
 if [ -f tools/tests/test_sconscript.py ]; then
     if step "SConscript tests" "$PY" tools/tests/test_sconscript.py; then passed=$((passed + 1)); fi
 fi

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Checks and summarises a run of the mps2-an386 test firmware (tools/firmware_test.sh).
+
+usage: firmware_report.py --log FIRMWARE_OUTPUT --icount PLUGIN_OUTPUT --model MODEL.onnx
+                          --map firmware.map --elf firmware.elf [--reference FILE.json]
+                          [--summary-json OUT.json]
+
+Checks that every bundled image was run from both model sources and that the predictions
+equal the host's (from --reference: a JSON file written by tools/firmware_test.sh from the
+host build of rtonnx or onnxruntime, mapping test-image index to the predicted digit), pairs
+each "MEASURE" line with the exact instruction count of the icount plugin, and prints the
+figures. Exits non-zero when a check fails.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cross'))
+import map_sizes  # noqa: E402
+
+
+def parse_log(text):
+    results = {}  # (source, index) -> (label, predicted, probs)
+    measures = []  # (name, fields)
+    info = {}
+    for line in text.splitlines():
+        m = re.search(r'result (\w+) image (\d+) label (\d+) predicted (\d+) probs((?: -?\d+)*)$',
+                     line)
+        if m:
+            results[(m.group(1), int(m.group(2)))] = (
+                int(m.group(3)), int(m.group(4)), [int(v) for v in m.group(5).split()])
+            continue
+        m = re.search(r'MEASURE (\S+)((?: \w+ \d+)*)$', line)
+        if m:
+            words = m.group(2).split()
+            measures.append((m.group(1), {words[i]: int(words[i + 1])
+                                          for i in range(0, len(words), 2)}))
+            continue
+        m = re.match(r'^size((?: \w+ \d+)*)$', line)
+        if m:
+            words = m.group(1).split()
+            info.update({words[i]: int(words[i + 1]) for i in range(0, len(words), 2)})
+            continue
+        m = re.match(r'^error-path (\S+) (\S+)$', line)
+        if m:
+            info['error-path ' + m.group(1)] = m.group(2)
+    return results, measures, info
+
+
+def elf_size(elf):
+    out = subprocess.run(['arm-none-eabi-size', elf], capture_output=True, text=True,
+                         check=True).stdout.splitlines()[1].split()
+    return int(out[0]), int(out[1]), int(out[2])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--log', required=True)
+    ap.add_argument('--icount', required=True)
+    ap.add_argument('--model', required=True)
+    ap.add_argument('--map', required=True)
+    ap.add_argument('--elf', required=True)
+    ap.add_argument('--reference')
+    ap.add_argument('--summary-json')
+    args = ap.parse_args()
+
+    with open(args.log, errors='replace') as f:
+        log = f.read()
+    with open(args.icount) as f:
+        counts = [int(l.split()[1]) for l in f if l.startswith('icount ')]
+    results, measures, info = parse_log(log)
+    failures = []
+
+    if len(counts) != len(measures):
+        failures.append('%d MEASURE lines but %d icount lines' % (len(measures), len(counts)))
+    marker_overhead = counts[0] if counts else 0
+    exact = {}
+    for (name, fields), n in zip(measures, counts):
+        fields['insns'] = n - marker_overhead
+        exact[name] = fields
+    # The helpers around each measured call (measure_start/measure_end) cost a constant number
+    # of instructions: the "empty" measurement, subtracted from every other one.
+    helper = exact.get('empty', {}).get('insns', 0)
+
+    reference = None
+    if args.reference:
+        with open(args.reference) as f:
+            reference = {int(k): v for k, v in json.load(f)['predictions'].items()}
+
+    model = os.path.basename(args.model)
+    print('== %s' % model)
+    images = sorted({i for (_, i) in results})
+    for source in ('flash', 'file'):
+        got = {i: results[(source, i)] for (s, i) in results if s == source}
+        if not got:
+            failures.append('no results for the model loaded from %s' % source)
+            continue
+        wrong = [i for i in images if i not in got]
+        if wrong:
+            failures.append('%s: images %s missing' % (source, wrong))
+        if reference is not None:
+            for i, (label, pred, _) in sorted(got.items()):
+                if reference.get(i) != pred:
+                    failures.append('%s: image %d predicted %d, host %s' %
+                                    (source, i, pred, reference.get(i)))
+    flash = {i: results[('flash', i)] for (s, i) in results if s == 'flash'}
+    file_ = {i: results[('file', i)] for (s, i) in results if s == 'file'}
+    for i in images:
+        if i in flash and i in file_ and flash[i] != file_[i]:
+            failures.append('image %d: flash and file models disagree' % i)
+    for key in ('error-path missing-file', 'error-path empty-buffer'):
+        if info.get(key) != 'ok':
+            failures.append('%s: %s' % (key, info.get(key)))
+
+    if images:
+        print('  predictions (image:digit): ' + ' '.join(
+            '%d:%d' % (i, flash.get(i, file_.get(i, (0, -1, [])))[1]) for i in images))
+        labels = [flash.get(i, file_.get(i))[0] for i in images if i in flash or i in file_]
+        preds = [flash.get(i, file_.get(i))[1] for i in images if i in flash or i in file_]
+        print('  correct against the labels: %d of %d; host reference: %s' % (
+            sum(a == b for a, b in zip(labels, preds)), len(preds),
+            'equal' if reference is not None and not any('host' in f for f in failures)
+            else ('MISMATCH' if reference is not None else 'none given')))
+
+    runs = {k: v for k, v in exact.items() if k.startswith('run-flash-')}
+    runs_file = {k: v for k, v in exact.items() if k.startswith('run-file-')}
+    summary = {'model': model}
+    if runs:
+        insns = sorted(v['insns'] - helper for v in runs.values())
+        ticks = sorted(v['ticks'] for v in runs.values())
+        summary.update({
+            'insns_per_inference_min': insns[0], 'insns_per_inference_max': insns[-1],
+            'insns_per_inference_median': insns[len(insns) // 2],
+            'systick_estimate_median': ticks[len(ticks) // 2] * 40,
+            'stack_per_inference': max(v['stack'] for v in runs.values()),
+            'heap_calls_per_inference': max(v['heap_calls'] for v in runs.values()),
+        })
+        print('  instructions per inference (exact, icount plugin): median %d, min %d, max %d'
+              % (summary['insns_per_inference_median'], insns[0], insns[-1]))
+        print('  (SysTick x 40 under -icount shift=0: median %d)' %
+              summary['systick_estimate_median'])
+        if runs_file:
+            same = sorted(v['insns'] - helper for v in runs_file.values()) == insns
+            print('  same counts with the model loaded from the file: %s' % ('yes' if same
+                                                                            else 'no'))
+        print('  allocations during inference: %d; stack high-water of an inference: %d B' % (
+            summary['heap_calls_per_inference'], summary['stack_per_inference']))
+        if summary['heap_calls_per_inference'] != 0:
+            failures.append('onnx_run allocated memory')
+    for name, key in (('load-memory', 'load_memory'), ('load-file', 'load_file')):
+        if name in exact:
+            v = exact[name]
+            summary[key + '_insns'] = v['insns'] - helper
+            summary[key + '_heap_peak'] = v['heap_peak']
+            summary[key + '_stack'] = v['stack']
+            print('  %-11s instructions %d, peak heap %d B (bytes requested), stack %d B' % (
+                name, v['insns'] - helper, v['heap_peak'], v['stack']))
+    first = {'flash': min(runs, default=None), 'file': min(runs_file, default=None)}
+    for src, load in (('flash', 'load-memory'), ('file', 'load-file')):
+        if load in exact and first[src]:
+            # What the load keeps stays allocated while the model runs.
+            peak = max(exact[load]['heap_peak'],
+                       exact[load]['heap_kept'] + exact[first[src]]['heap_peak'])
+            summary['peak_heap_load_and_inference_' + src] = peak
+            summary['heap_kept_by_model_' + src] = exact[load]['heap_kept']
+            print('  peak heap, load from %s + one inference: %d B (model keeps %d B)' % (
+                src, peak, exact[load]['heap_kept']))
+    text, data, bss = elf_size(args.elf)
+    own = map_sizes.parse(args.map, 'librtonnx.a')
+    lib = {'.text': 0, '.rodata': 0, '.data': 0, '.bss': 0}
+    for member, kinds in own.items():
+        for k, v in kinds.items():
+            lib[k] += v
+    summary.update({'firmware_text': text, 'firmware_data': data, 'firmware_bss': bss,
+                    'flash_used': info.get('flash'), 'ram_static': info.get('ram_static'),
+                    'heap_area_used': info.get('heap_area_used'),
+                    'rtonnx_text': lib['.text'], 'rtonnx_rodata': lib['.rodata']})
+    print('  firmware: flash %s B (text %d + data %d), static RAM %s B, stack reserved %s B, '
+          'heap area used %s B' % (info.get('flash'), text, data, info.get('ram_static'),
+                                   info.get('stack_reserved'), info.get('heap_area_used')))
+    print('  librtonnx.a in the firmware: text %d B, rodata %d B, data %d B, bss %d B' % (
+        lib['.text'], lib['.rodata'], lib['.data'], lib['.bss']))
+    if info.get('heap_live_end'):
+        failures.append('%d heap bytes still allocated at the end' % info['heap_live_end'])
+
+    if args.summary_json:
+        with open(args.summary_json, 'w') as f:
+            json.dump(summary, f, indent=1, sort_keys=True)
+    for f in failures:
+        print('  FAILED: ' + f)
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Builds the Cortex-M4F test firmware (firmware/mps2-an386) around the thumbv7em-none-eabihf
+# staticlib, runs it under QEMU's mps2-an386 with semihosting, and checks that it predicts the
+# same digits as the host for every bundled test image, with the model loaded from flash and
+# from a host file. Prints exact instruction counts (a TCG plugin of ours), SysTick estimates,
+# peak heap, stack high-water, flash and RAM.
+#
+# usage: tools/firmware_test.sh [MODEL.onnx ...]   (default: both keras2onnx models)
+# env:   RTONNX_SHARED (default ../shared), CARGO_TARGET_DIR (default target/),
+#        RTONNX_CLI (host rtonnx binary used as the reference; built here when unset),
+#        FIRMWARE_TIMEOUT (seconds per QEMU run, default 120),
+#        RTONNX_PYTHON (Python for the onnxruntime fallback reference; default .venv's, else
+#        python3), RTONNX_OPT_LEVEL (override the release opt-level, e.g. s or z, to measure)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+SHARED=${RTONNX_SHARED:-$ROOT/../shared}
+export RTONNX_SHARED=$SHARED
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+OUT=$CARGO_TARGET_DIR/firmware
+TIMEOUT=${FIRMWARE_TIMEOUT:-120}
+TARGET=thumbv7em-none-eabihf
+mkdir -p "$OUT"
+PY=${RTONNX_PYTHON:-}
+if [ -z "$PY" ]; then
+    if [ -x "$ROOT/.venv/bin/python" ]; then PY=$ROOT/.venv/bin/python; else PY=python3; fi
+fi
+
+MODELS=("$@")
+if [ ${#MODELS[@]} -eq 0 ]; then
+    MODELS=("$SHARED/models/keras2onnx/mnist-sm.onnx" "$SHARED/models/keras2onnx/mnist-lg.onnx")
+fi
+
+# --- tools -----------------------------------------------------------------------------
+need_apt=()
+command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi)
+if ! command -v arm-none-eabi-gcc >/dev/null ||
+    ! arm-none-eabi-gcc -print-file-name=libc.a | grep -q /; then
+    need_apt+=(libnewlib-arm-none-eabi)
+fi
+command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "firmware_test: installing ${need_apt[*]}"
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}" >/dev/null
+    else
+        echo "firmware_test: missing ${need_apt[*]} (Debian packages)" >&2
+        exit 1
+    fi
+fi
+libdir=$(rustc --print target-libdir --target $TARGET)
+if ! compgen -G "$libdir/libcore-*" >/dev/null; then
+    rustup target add $TARGET
+fi
+
+# --- the library, the plugin, the test images --------------------------------------------
+echo "firmware_test: building librtonnx.a for $TARGET (features baremetal,fs)"
+opt_args=()
+libdir_name=firmware-lib
+if [ -n "${RTONNX_OPT_LEVEL:-}" ]; then
+    case "$RTONNX_OPT_LEVEL" in
+        [0-3]) opt_args=(--config "profile.release.opt-level=$RTONNX_OPT_LEVEL") ;;
+        *) opt_args=(--config "profile.release.opt-level=\"$RTONNX_OPT_LEVEL\"") ;;
+    esac
+    libdir_name=firmware-lib-O$RTONNX_OPT_LEVEL
+    OUT=$OUT-O$RTONNX_OPT_LEVEL
+    mkdir -p "$OUT"
+fi
+RUSTFLAGS="-C target-cpu=cortex-m4" cargo rustc --release --locked --lib -q "${opt_args[@]}" \
+    --crate-type staticlib --target $TARGET --no-default-features --features baremetal,fs \
+    --target-dir "$CARGO_TARGET_DIR/$libdir_name"
+LIB=$CARGO_TARGET_DIR/$libdir_name/$TARGET/release/librtonnx.a
+
+make -s -C firmware/mps2-an386 BUILD="$OUT" "$OUT/libicount.so"
+
+INDICES=(0 1 2 3 4 5 6 7 8 9)
+IMAGES=$OUT/mnist_test_images.h
+python3 firmware/mps2-an386/gen_images.py "$IMAGES" "${INDICES[@]}"
+
+if [ -z "${RTONNX_CLI:-}" ] && cargo build --release --locked -q --bin rtonnx 2>/dev/null; then
+    export RTONNX_CLI=$CARGO_TARGET_DIR/release/rtonnx
+fi
+
+# --- one firmware per model ---------------------------------------------------------------
+status=0
+for model in "${MODELS[@]}"; do
+    name=$(basename "$model" .onnx)
+    dir=$OUT/$name
+    mkdir -p "$dir"
+    make -s -C firmware/mps2-an386 BUILD="$dir" LIB="$LIB" MODEL="$model" IMAGES="$IMAGES" \
+        "$dir/firmware.elf" >/dev/null
+    cp "$model" "$dir/model.onnx"
+    elf=$dir/firmware.elf
+    begin=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_begin" {print $1}')
+    end=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_end" {print $1}')
+    "$PY" tools/host_predictions.py "$model" "$dir/reference.json" "${INDICES[@]}"
+
+    echo "firmware_test: qemu-system-arm -M mps2-an386 -semihosting -nographic -icount shift=0" \
+        "-kernel $name/firmware.elf -append model.onnx"
+    rc=0
+    (cd "$dir" && timeout "$TIMEOUT" qemu-system-arm -M mps2-an386 -nographic -semihosting \
+        -icount shift=0 -plugin "$OUT/libicount.so,begin=$begin,end=$end,out=icount.txt" \
+        -kernel firmware.elf -append model.onnx </dev/null >log.txt 2>&1) || rc=$?
+    sed 's/^/  | /' "$dir/log.txt"
+    if [ $rc -ne 0 ]; then
+        echo "firmware_test: $name: QEMU exited with $rc$([ $rc = 124 ] && echo ' (timeout)')"
+        status=1
+    fi
+    python3 tools/firmware_report.py --log "$dir/log.txt" --icount "$dir/icount.txt" \
+        --model "$model" --map "$dir/firmware.map" --elf "$elf" \
+        --reference "$dir/reference.json" --summary-json "$dir/summary.json" || status=1
+    if [ "$model" = "${MODELS[0]}" ]; then
+        echo "  code and read-only data in the firmware by module (arm-none-eabi-nm):"
+        python3 tools/cross/symbol_sizes.py "$elf" 2 | sed 's/^/    /'
+    fi
+done
+
+if [ $status -eq 0 ]; then
+    echo "firmware_test: all models passed"
+else
+    echo "firmware_test: FAILED"
+fi
+exit $status

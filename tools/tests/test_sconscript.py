@@ -1,0 +1,416 @@
+"""Tests of the package SConscript outside SCons.
+
+The SConscript is executed with stub `building` and `rtconfig` modules (the names RT-Thread's
+building.py exports: GetCurrentDir, GetDepend, DefineGroup, GetOption, Clean, Dir, Exit,
+Return) and with `subprocess.run`/`shutil.which` replaced, so what it decides -- Rust target,
+cargo command, libraries and link order, error messages -- can be checked without a BSP or
+a Rust cross target.
+
+Run with pytest, or as `python3 tools/tests/test_sconscript.py`.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import types
+from unittest import mock
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+SCONSCRIPT = os.path.join(REPO, 'SConscript')
+
+STM32F407_CFLAGS = (' -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard '
+                    '-ffunction-sections -fdata-sections -Dgcc -O0 -gdwarf-2 -g')
+VEXPRESS_A9_CFLAGS = (' -march=armv7-a -mtune=cortex-a7 -ftree-vectorize -ffast-math '
+                      '-funwind-tables -fno-strict-aliasing -msoft-float -Wall -Wno-cpp '
+                      '-std=gnu99 -D_POSIX_SOURCE -O0 -gdwarf-2')
+
+
+class Stopped(Exception):
+    """Raised by the stub Exit()."""
+
+
+class Bsp:
+    """Runs the SConscript against a fake BSP configuration."""
+
+    def __init__(self, arch='arm', cpu='cortex-m4', cflags=STM32F407_CFLAGS, options=None,
+                 clean=False, platform='gcc', bsp_root=None):
+        self.rtconfig = types.SimpleNamespace(ARCH=arch, CPU=cpu, CFLAGS=cflags, DEVICE='',
+                                              PLATFORM=platform)
+        self.options = {'PKG_USING_RTONNX': 1, 'RTONNX_USING_FILE': 1}
+        self.options.update(options or {})
+        self.clean = clean
+        self.bsp_root = bsp_root or tempfile.mkdtemp(prefix='rtonnx-bsp-')
+        self.groups = []
+        self.cleaned = []
+        self.returned = None
+        self.commands = []
+
+    def _building(self):
+        bsp = self
+        mod = types.ModuleType('building')
+
+        def get_depend(dep):
+            deps = [dep] if isinstance(dep, str) else dep
+            for d in deps:
+                if not bsp.options.get(d):
+                    return False
+            if isinstance(dep, str) and isinstance(bsp.options.get(dep), str):
+                return bsp.options[dep]
+            return True
+
+        def define_group(name, src, depend, **params):
+            if not get_depend(depend):
+                return []
+            bsp.groups.append(dict(name=name, src=list(src), depend=depend, **params))
+            return ['objs-of-' + name]
+
+        def return_(name):
+            bsp.returned = sys._getframe(1).f_globals[name]
+
+        mod.GetCurrentDir = lambda: REPO
+        mod.GetDepend = get_depend
+        mod.DefineGroup = define_group
+        mod.GetOption = lambda name: bsp.clean if name == 'clean' else None
+        mod.Clean = lambda target, path: bsp.cleaned.append(path)
+        mod.Dir = lambda path: types.SimpleNamespace(abspath=bsp.bsp_root)
+        mod.Return = return_
+
+        def exit_(code=0):
+            raise Stopped(code)
+
+        mod.Exit = exit_
+        return mod
+
+    def run(self, which=None, rustc_libdir_ok=True, cargo_ok=True, make_lib=True):
+        """Executes the SConscript. `which` maps program names to paths (None: missing)."""
+        which = {'cargo': '/usr/bin/cargo', 'rustc': '/usr/bin/rustc',
+                 'rustup': '/usr/bin/rustup'} if which is None else which
+        libdir = tempfile.mkdtemp(prefix='rtonnx-libdir-')
+        with open(os.path.join(libdir, 'libcore-0123.rlib'), 'w'):
+            pass
+        bsp = self
+
+        def fake_run(cmd, **kwargs):
+            bsp.commands.append((list(cmd), kwargs.get('env')))
+            if cmd[:2] == ['rustc', '-vV']:
+                return subprocess.CompletedProcess(cmd, 0, 'rustc 1.95.0\nhost: '
+                                                   'x86_64-unknown-linux-gnu\n', '')
+            if cmd[:3] == ['rustc', '--print', 'target-libdir']:
+                out = libdir if rustc_libdir_ok else '/nonexistent/lib'
+                return subprocess.CompletedProcess(cmd, 0, out + '\n', '')
+            if cmd[:2] == ['cargo', 'rustc']:
+                if cargo_ok and make_lib:
+                    target = cmd[cmd.index('--target') + 1]
+                    profile = cmd[cmd.index('--profile') + 1]
+                    out = os.path.join(kwargs['env']['CARGO_TARGET_DIR'], target, profile)
+                    os.makedirs(out, exist_ok=True)
+                    with open(os.path.join(out, 'librtonnx.a'), 'w'):
+                        pass
+                return subprocess.CompletedProcess(cmd, 0 if cargo_ok else 101, '', '')
+            raise AssertionError('unexpected command %r' % (cmd,))
+
+        saved = {k: sys.modules.get(k) for k in ('building', 'rtconfig')}
+        sys.modules['building'] = self._building()
+        sys.modules['rtconfig'] = self.rtconfig
+        try:
+            with open(SCONSCRIPT) as f:
+                code = compile(f.read(), SCONSCRIPT, 'exec')
+            with mock.patch.object(subprocess, 'run', fake_run), \
+                    mock.patch.object(shutil, 'which', lambda name: which.get(name)):
+                exec(code, {'__name__': 'SConscript', '__file__': SCONSCRIPT})
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    sys.modules.pop(k, None)
+                else:
+                    sys.modules[k] = v
+        return self
+
+    def cargo_command(self):
+        cmds = [(c, env) for c, env in self.commands if c[:2] == ['cargo', 'rustc']]
+        assert len(cmds) == 1, self.commands
+        return cmds[0]
+
+
+def load_functions():
+    """The SConscript's module-level functions (running it with the package disabled)."""
+    bsp = Bsp(options={'PKG_USING_RTONNX': 0})
+    ns = {}
+    saved = {k: sys.modules.get(k) for k in ('building', 'rtconfig')}
+    sys.modules['building'] = bsp._building()
+    sys.modules['rtconfig'] = bsp.rtconfig
+    try:
+        with open(SCONSCRIPT) as f:
+            exec(compile(f.read(), SCONSCRIPT, 'exec'), ns)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+    return ns
+
+
+def run_captured(bsp, **kwargs):
+    """Runs the SConscript and returns (bsp, printed text, Stopped or None)."""
+    import io
+    out = io.StringIO()
+    stopped = None
+    with mock.patch('sys.stdout', out):
+        try:
+            bsp.run(**kwargs)
+        except Stopped as e:
+            stopped = e
+    return bsp, out.getvalue(), stopped
+
+
+# --- target selection -------------------------------------------------------------------
+
+def target_of(arch, cpu, cflags):
+    ns = load_functions()
+    return ns['rust_target'](arch, cpu, cflags, lambda: 'x86_64-unknown-linux-gnu')
+
+
+def expect_error(arch, cpu, cflags, words):
+    ns = load_functions()
+    try:
+        ns['rust_target'](arch, cpu, cflags, lambda: 'x86_64-unknown-linux-gnu')
+    except ns['TargetError'] as e:
+        for w in words:
+            assert w in str(e), (w, str(e))
+        return
+    raise AssertionError('no TargetError for %s %s %s' % (arch, cpu, cflags))
+
+
+def test_real_bsps():
+    # RT-Thread 5.3's STM32F407 BSPs: Cortex-M4 with hard float.
+    assert target_of('arm', 'cortex-m4', STM32F407_CFLAGS) == (
+        'thumbv7em-none-eabihf', ['-C', 'target-cpu=cortex-m4'])
+    # qemu-vexpress-a9: ARMv7-A with -msoft-float: a hard-float library would be refused.
+    assert target_of('arm', 'cortex-a', VEXPRESS_A9_CFLAGS) == ('armv7a-none-eabi', [])
+
+
+def test_cortex_m_family():
+    assert target_of('arm', 'cortex-m0', '-mcpu=cortex-m0 -mthumb')[0] == 'thumbv6m-none-eabi'
+    assert target_of('arm', '', '-mcpu=cortex-m0plus -mthumb')[0] == 'thumbv6m-none-eabi'
+    assert target_of('arm', 'cortex-m0+', '-mthumb')[0] == 'thumbv6m-none-eabi'
+    assert target_of('arm', 'cortex-m3', '-mcpu=cortex-m3 -mthumb') == (
+        'thumbv7m-none-eabi', ['-C', 'target-cpu=cortex-m3'])
+    assert target_of('arm', 'cortex-m23', '-mcpu=cortex-m23')[0] == 'thumbv8m.base-none-eabi'
+    assert target_of('arm', 'cortex-m33', '-mcpu=cortex-m33 -mfpu=fpv5-sp-d16 '
+                     '-mfloat-abi=hard')[0] == 'thumbv8m.main-none-eabihf'
+    assert target_of('arm', 'cortex-m33', '-mcpu=cortex-m33')[0] == 'thumbv8m.main-none-eabi'
+    assert target_of('arm', 'cortex-m85', '-mcpu=cortex-m85 -mfloat-abi=hard')[0] == \
+        'thumbv8m.main-none-eabihf'
+
+
+def test_float_abi_is_read_from_cflags():
+    # softfp passes floats in integer registers: the soft-float target.
+    t, flags = target_of('arm', 'cortex-m4', '-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 '
+                         '-mfloat-abi=softfp')
+    assert t == 'thumbv7em-none-eabi'
+    # No target-cpu on soft float: LLVM would use the optional FPU the BSP did not enable.
+    assert flags == []
+    assert target_of('arm', 'cortex-m4', '-mcpu=cortex-m4')[0] == 'thumbv7em-none-eabi'
+    # The last flag wins, as in gcc.
+    assert target_of('arm', 'cortex-m4', '-mfloat-abi=hard -mfloat-abi=soft')[0] == \
+        'thumbv7em-none-eabi'
+    assert target_of('arm', 'cortex-m4', '-mfloat-abi=soft -mfloat-abi=hard')[0] == \
+        'thumbv7em-none-eabihf'
+    assert target_of('arm', 'cortex-a', '-march=armv7-a -mfpu=neon -mfloat-abi=hard')[0] == \
+        'armv7a-none-eabihf'
+
+
+def test_cortex_m7_single_precision_fpu_disables_fp64():
+    t, flags = target_of('arm', 'cortex-m7', '-mcpu=cortex-m7 -mfpu=fpv5-sp-d16 '
+                         '-mfloat-abi=hard')
+    assert t == 'thumbv7em-none-eabihf'
+    assert flags == ['-C', 'target-cpu=cortex-m7', '-C', 'target-feature=-fp64']
+    t, flags = target_of('arm', 'cortex-m7', '-mcpu=cortex-m7 -mfpu=fpv5-d16 -mfloat-abi=hard')
+    assert flags == ['-C', 'target-cpu=cortex-m7']
+
+
+def test_cortex_a_and_r():
+    assert target_of('arm', 'cortex-a', '-mcpu=cortex-a9 -msoft-float') == (
+        'armv7a-none-eabi', [])
+    assert target_of('arm', 'i.mx6', '-march=armv7-a -mfloat-abi=hard')[0] == \
+        'armv7a-none-eabihf'
+    assert target_of('arm', 'zynqmp-r5', '-mcpu=cortex-r5 -mfloat-abi=hard')[0] == \
+        'armv7r-none-eabihf'
+    assert target_of('arm', 'cortex-r52', '-mcpu=cortex-r52 -mfloat-abi=hard')[0] == \
+        'armv8r-none-eabihf'
+    expect_error('arm', 'cortex-r52', '-mcpu=cortex-r52', ['armv8r-none-eabihf'])
+
+
+def test_aarch64():
+    assert target_of('aarch64', 'cortex-a', '-march=armv8-a -mtune=cortex-a53')[0] == \
+        'aarch64-unknown-none'
+    assert target_of('aarch64', 'cortex-a', '-march=armv8-a -mgeneral-regs-only')[0] == \
+        'aarch64-unknown-none-softfloat'
+
+
+def test_riscv():
+    # hifive1 (e310) and the float-ABI rules.
+    assert target_of('risc-v', 'e310', '-march=rv32imac -mabi=ilp32 -mcmodel=medany')[0] == \
+        'riscv32imac-unknown-none-elf'
+    assert target_of('risc-v', 'x', '-march=rv32imafc -mabi=ilp32f')[0] == \
+        'riscv32imafc-unknown-none-elf'
+    assert target_of('risc-v', 'x', '-march=rv32imafc -mabi=ilp32')[0] == \
+        'riscv32imac-unknown-none-elf'
+    assert target_of('risc-v', 'x', '-march=rv32imc_zicsr -mabi=ilp32')[0] == \
+        'riscv32imc-unknown-none-elf'
+    # qemu-virt64-riscv: FD hardware but the soft-float lp64 ABI.
+    assert target_of('risc-v', 'virt64', '-mcmodel=medany -march=rv64imafdc -mabi=lp64')[0] \
+        == 'riscv64imac-unknown-none-elf'
+    assert target_of('risc-v', 'c906', '-march=rv64gc -mabi=lp64d')[0] == \
+        'riscv64gc-unknown-none-elf'
+    # k210: lp64f has no Rust target; the message says what to change.
+    expect_error('risc-v', 'rv64', '-march=rv64imafc -mabi=lp64f', ['lp64f', 'lp64d'])
+    expect_error('risc-v', 'x', '-march=rv32gc -mabi=ilp32d', ['ilp32d'])
+
+
+def test_simulator_uses_host_triple():
+    assert target_of('sim', 'posix', '-ffunction-sections -fdata-sections')[0] == \
+        'x86_64-unknown-linux-gnu'
+    assert target_of('sim', 'posix', ' -m32 -ffunction-sections')[0] == \
+        'i686-unknown-linux-gnu'
+
+
+def test_unsupported_cpus_are_refused_with_a_reason():
+    expect_error('arm', 'arm926', '-mcpu=arm926ej-s', ['arm926', 'tier-3', 'Cortex-M0'])
+    expect_error('mips', 'gs232', '-march=mips32', ['mips'])
+
+
+# --- the whole script -------------------------------------------------------------------
+
+def test_disabled_package_adds_nothing():
+    bsp, out, stopped = run_captured(Bsp(options={'PKG_USING_RTONNX': 0}))
+    assert stopped is None and bsp.returned == [] and bsp.groups == [] and bsp.commands == []
+
+
+def test_build_runs_cargo_and_links_after_newlib():
+    bsp, out, stopped = run_captured(Bsp(options={'RTONNX_USING_EXAMPLE_MNIST_MODEL': 0}))
+    assert stopped is None, out
+    cmd, env = bsp.cargo_command()
+    assert cmd[:3] == ['cargo', 'rustc', '--locked']
+    # Built as a staticlib only, so that LTO leaves just the C API global.
+    assert cmd[cmd.index('--crate-type') + 1] == 'staticlib'
+    assert cmd[cmd.index('--target') + 1] == 'thumbv7em-none-eabihf'
+    assert cmd[cmd.index('--features') + 1] == 'rtthread,fs'
+    assert '--no-default-features' in cmd
+    assert cmd[cmd.index('--profile') + 1] == 'release'
+    assert cmd[cmd.index('--manifest-path') + 1] == os.path.join(REPO, 'Cargo.toml')
+    assert env['CARGO_TARGET_DIR'] == os.path.join(bsp.bsp_root, 'build', 'rtonnx')
+    assert '-C target-cpu=cortex-m4' in env['RUSTFLAGS']
+    (group,) = bsp.groups
+    assert group['depend'] == ['PKG_USING_RTONNX']
+    # c, m and gcc come before the Rust archive.
+    assert group['LIBS'] == ['c', 'm', 'gcc', 'rtonnx']
+    assert group['LIBPATH'] == [os.path.join(bsp.bsp_root, 'build', 'rtonnx',
+                                             'thumbv7em-none-eabihf', 'release')]
+    assert group['src'] == [os.path.join(REPO, 'port', 'rtonnx_port.c')]
+    assert group['LOCAL_CPPDEFINES'] == ['RTONNX_RTTHREAD']
+    assert bsp.returned == ['objs-of-rtonnx']
+
+
+def test_options_change_features_and_profile():
+    bsp, out, stopped = run_captured(Bsp(arch='arm', cpu='cortex-a', cflags=VEXPRESS_A9_CFLAGS,
+                                         options={'RTONNX_USING_FILE': 0,
+                                                  'RTONNX_DEBUG_BUILD': 1}))
+    assert stopped is None, out
+    cmd, env = bsp.cargo_command()
+    assert cmd[cmd.index('--target') + 1] == 'armv7a-none-eabi'
+    assert cmd[cmd.index('--features') + 1] == 'rtthread'
+    assert cmd[cmd.index('--profile') + 1] == 'device-debug'
+    assert 'RUSTFLAGS' not in env or 'target-cpu' not in env['RUSTFLAGS']
+    assert bsp.groups[0]['src'] == []
+    bsp, out, stopped = run_captured(Bsp(options={'RTONNX_OPTIMIZE_SIZE': 1}))
+    cmd, env = bsp.cargo_command()
+    assert cmd[-2:] == ['--config', 'profile.release.opt-level="s"']
+
+
+def test_missing_cargo_says_what_to_install():
+    bsp, out, stopped = run_captured(Bsp(), which={})
+    assert stopped is not None
+    assert "'cargo' was not found" in out
+    assert 'rustup target add thumbv7em-none-eabihf' in out
+    assert 'RTONNX_PREBUILT_LIB' in out
+    assert bsp.groups == []
+
+
+def test_missing_target_says_what_to_install():
+    bsp, out, stopped = run_captured(Bsp(), rustc_libdir_ok=False)
+    assert stopped is not None
+    assert "target 'thumbv7em-none-eabihf'" in out
+    assert 'rustup target add thumbv7em-none-eabihf' in out
+    assert not [c for c, _ in bsp.commands if c[:2] == ['cargo', 'rustc']]
+
+
+def test_cargo_failure_stops_the_build():
+    bsp, out, stopped = run_captured(Bsp(), cargo_ok=False)
+    assert stopped is not None and 'cargo failed' in out and bsp.groups == []
+
+
+def test_unsupported_cpu_stops_the_build():
+    bsp, out, stopped = run_captured(Bsp(cpu='arm926', cflags='-mcpu=arm926ej-s'))
+    assert stopped is not None and 'arm926' in out and bsp.commands == []
+
+
+def test_clean_registers_the_cargo_directory():
+    root = tempfile.mkdtemp(prefix='rtonnx-bsp-')
+    os.makedirs(os.path.join(root, 'build', 'rtonnx'))
+    bsp, out, stopped = run_captured(Bsp(clean=True, bsp_root=root))
+    assert stopped is None
+    assert bsp.cleaned == [os.path.join(root, 'build', 'rtonnx')]
+    assert bsp.commands == []
+
+
+def test_prebuilt_library_skips_cargo():
+    d = tempfile.mkdtemp(prefix='rtonnx-pre-')
+    lib = os.path.join(d, 'librtonnx-m4f.a')
+    with open(lib, 'w'):
+        pass
+    bsp, out, stopped = run_captured(Bsp(options={'RTONNX_PREBUILT_LIB': '"%s"' % lib}),
+                                     which={})
+    assert stopped is None, out
+    assert bsp.commands == []
+    assert bsp.groups[0]['LIBS'] == ['c', 'm', 'gcc', 'rtonnx-m4f']
+    assert bsp.groups[0]['LIBPATH'] == [d]
+    bsp, out, stopped = run_captured(
+        Bsp(options={'RTONNX_PREBUILT_LIB': '"%s"' % os.path.join(d, 'missing.a')}))
+    assert stopped is not None and 'lib<name>.a' in out
+
+
+def test_enabled_examples_are_compiled():
+    names = {'RTONNX_USING_EXAMPLE_ONNX_MNIST': 'onnx_mnist.c',
+             'RTONNX_USING_EXAMPLE_MNIST_SM': 'mnist_sm.c',
+             'RTONNX_USING_EXAMPLE_MNIST_MODEL': 'mnist_model.c'}
+    for symbol, name in names.items():
+        bsp, out, stopped = run_captured(Bsp(options={symbol: 1}))
+        path = os.path.join(REPO, 'examples', name)
+        if os.path.isfile(path):
+            assert stopped is None, out
+            assert path in bsp.groups[0]['src']
+        else:
+            assert stopped is not None and 'missing' in out
+
+
+def test_non_gcc_toolchains_are_refused():
+    bsp, out, stopped = run_captured(Bsp(platform='armcc'))
+    assert stopped is not None and 'armcc' in out and bsp.commands == []
+
+
+if __name__ == '__main__':
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith('test_')]
+    failed = 0
+    for name, fn in tests:
+        try:
+            fn()
+            print('ok     ' + name)
+        except Exception as e:  # report every failure, then exit non-zero
+            failed += 1
+            print('FAILED %s: %r' % (name, e))
+    print('%d passed, %d failed' % (len(tests) - failed, failed))
+    sys.exit(1 if failed else 0)
