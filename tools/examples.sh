@@ -22,6 +22,15 @@ OUT="$TARGET/examples"
 mkdir -p "$OUT/include"
 cargo build --release --quiet --features cli
 "$PY" tools/examples/gen_headers.py "$MODEL" "$OUT/include" >/dev/null
+if [ "$CHECK" = 1 ] && [ "$MODEL" = examples/models/mnist-sm.onnx ]; then
+    # The committed headers (used by RT-Thread BSP builds) must be what the tool makes.
+    for h in mnist_weights.h mnist_images.h; do
+        if ! cmp -s "examples/$h" "$OUT/include/$h"; then
+            echo "examples/$h is stale: run python3 tools/examples/gen_headers.py examples/models/mnist-sm.onnx examples"
+            exit 1
+        fi
+    done
+fi
 cc -std=c99 -Wall -Wextra -Werror -O2 -Ic_api -Itests/host_rtthread -I"$OUT/include" \
     examples/onnx_mnist.c examples/mnist_sm.c examples/mnist_model.c tests/host_rtthread/rtthread_host.c \
     "$TARGET/release/librtonnx.a" -lpthread -ldl -lm -o "$OUT/msh"

@@ -56,6 +56,11 @@ fi
 if [ -f tools/firmware_test.sh ]; then
     if step "Cortex-M4F firmware under QEMU mps2-an386" bash tools/firmware_test.sh; then passed=$((passed + 1)); fi
 fi
+if [ -f tools/train/test_train_smoke.py ]; then
+    TRAIN_PY="$PY"
+    [ -x .venv-train/bin/python ] && TRAIN_PY=.venv-train/bin/python
+    if step "training smoke test" "$TRAIN_PY" tools/train/test_train_smoke.py; then passed=$((passed + 1)); fi
+fi
 if [ -f tools/tests/test_sconscript.py ]; then
     if step "SConscript tests" "$PY" tools/tests/test_sconscript.py; then passed=$((passed + 1)); fi
 fi
