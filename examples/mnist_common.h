@@ -9,14 +9,14 @@
 
 #include "mnist_images.h"
 
-#ifndef PKG_RTONNX_EXAMPLE_STACK_SIZE
-#define PKG_RTONNX_EXAMPLE_STACK_SIZE 4096
+#ifndef RTONNX_EXAMPLE_STACK_SIZE
+#define RTONNX_EXAMPLE_STACK_SIZE 4096
 #endif
-#ifndef PKG_RTONNX_EXAMPLE_PRIORITY
-#define PKG_RTONNX_EXAMPLE_PRIORITY 20
+#ifndef RTONNX_EXAMPLE_PRIORITY
+#define RTONNX_EXAMPLE_PRIORITY 20
 #endif
-#ifndef PKG_RTONNX_MODEL_PATH
-#define PKG_RTONNX_MODEL_PATH "/mnist-sm.onnx"
+#ifndef RTONNX_MODEL_PATH
+#define RTONNX_MODEL_PATH "/mnist-sm.onnx"
 #endif
 
 /* Parameters handed from the shell to the example thread. */
@@ -29,7 +29,7 @@ struct mnist_job {
  * Returns 0, or prints why not and returns -1. */
 static int mnist_parse(int argc, char **argv, int with_path, struct mnist_job *job) {
     int a = 1;
-    const char *path = PKG_RTONNX_MODEL_PATH;
+    const char *path = RTONNX_MODEL_PATH;
     job->index = 0;
     if (with_path && argc > a && !(argv[a][0] >= '0' && argv[a][0] <= '9')) path = argv[a++];
     if (argc > a) {
@@ -100,8 +100,8 @@ static int mnist_start(const char *name, void (*entry)(void *), struct mnist_job
         return -1;
     }
     *copy = *job;
-    rt_thread_t t = rt_thread_create(name, entry, copy, PKG_RTONNX_EXAMPLE_STACK_SIZE,
-                                     PKG_RTONNX_EXAMPLE_PRIORITY, 10);
+    rt_thread_t t = rt_thread_create(name, entry, copy, RTONNX_EXAMPLE_STACK_SIZE,
+                                     RTONNX_EXAMPLE_PRIORITY, 10);
     if (t == RT_NULL || rt_thread_startup(t) != RT_EOK) {
         rt_kprintf("error: cannot start the example thread\n");
         rt_free(copy);
