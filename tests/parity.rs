@@ -93,3 +93,57 @@ fn mnist_sm_matches_onnxruntime() {
 fn mnist_lg_matches_onnxruntime() {
     check("mnist-lg");
 }
+
+/// The models we ship (examples/models/models.json): our engine reproduces the recorded
+/// t10k accuracy, which equals onnxruntime's.
+#[test]
+fn shipped_models_reach_their_recorded_accuracy() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let json = std::fs::read_to_string(root.join("examples/models/models.json")).unwrap();
+    let set = rtonnx::mnist::load(&support::shared_dir().join("data/mnist"), "t10k").unwrap();
+    let mut checked = 0;
+    for entry in json.split('{').skip(1) {
+        let field = |k: &str| -> String {
+            let at = entry
+                .find(&format!("\"{k}\""))
+                .unwrap_or_else(|| panic!("no {k}"));
+            let rest = &entry[at + k.len() + 3..];
+            rest.trim_start()
+                .trim_start_matches('"')
+                .split(['"', ',', '\n'])
+                .next()
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        let file = field("file");
+        let want: usize = field("t10k_correct_rtonnx").parse().unwrap();
+        let ort: usize = field("t10k_correct_onnxruntime").parse().unwrap();
+        assert_eq!(
+            want, ort,
+            "{file}: recorded rtonnx and onnxruntime accuracies differ"
+        );
+        let bytes = std::fs::read(root.join(&file)).unwrap();
+        assert_eq!(
+            support::sha256_hex(&bytes),
+            field("sha256"),
+            "{file} changed: rerun tools/train/record_models.py"
+        );
+        let mut m = Model::from_bytes(&bytes).unwrap();
+        let shape = m.inputs()[0].shape.clone();
+        let mut y = vec![0.0f32; m.output_len()];
+        let mut correct = 0;
+        for i in 0..set.len() {
+            m.run(&set.to_input(i, &shape).unwrap(), &mut y).unwrap();
+            let p = y
+                .iter()
+                .enumerate()
+                .fold(0, |b, (j, &v)| if v > y[b] { j } else { b });
+            correct += usize::from(p == usize::from(set.labels[i]));
+        }
+        println!("{file}: t10k accuracy {correct}/10000 (recorded {want}, onnxruntime {ort})");
+        assert_eq!(correct, want, "{file}");
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
