@@ -93,8 +93,8 @@ def main() -> int:
         ye = keras.utils.to_categorical(y_train[order], 10)
         n = steps * recipe.batch_size
         print(f"epoch {epoch + 1}/{epochs}")
-        hist = model.fit(xe[:n], ye[:n], batch_size=recipe.batch_size, epochs=1, shuffle=False,
-                         validation_data=(x_val_f, y_val_1h), verbose=2)
+        hist = model.fit(xe[:n], ye[:n], batch_size=recipe.batch_size, epochs=1, shuffle=False,  # progress bar on a terminal
+                         validation_data=(x_val_f, y_val_1h), verbose=1 if sys.stdout.isatty() else 2)
         val = hist.history["val_accuracy"][-1]
         if val >= best[0]:
             best = (val, [w.copy() for w in model.get_weights()])
