@@ -10,8 +10,14 @@ static void mnist_model_entry(void *parameter) {
     const uint8_t *img = mnist_images[job->index];
     onnx_model_t *model = RT_NULL;
     onnx_error_t err;
-    float input[784];
-    float output[10];
+    /* The buffers live on the heap: the thread's stack is for the loader (about 4.5 KB). */
+    float *input = rt_malloc(sizeof(float) * (784 + 10));
+    float *output = input + 784;
+    if (!input) {
+        rt_kprintf("error: out of memory\n");
+        rt_free(job);
+        return;
+    }
     mnist_print_digit(img);
     rt_tick_t t0 = rt_tick_get();
     if (onnx_model_load_ex(job->path, &model, &err) != 0) {
@@ -32,6 +38,7 @@ static void mnist_model_entry(void *parameter) {
     mnist_print_report(mnist_print_probabilities(output, 10), mnist_labels[job->index], t1 - t0);
 done:
     onnx_model_free(model);
+    rt_free(input);
     rt_free(job);
 }
 
