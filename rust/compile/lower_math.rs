@@ -155,10 +155,10 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         let rows = a_batch.iter().product::<usize>() * m;
         let mut shape = to_vec(a_batch)?;
         if a_shape.len() > 1 {
-            shape.push(m);
+            super::push(&mut shape, m)?;
         }
         if b_shape.len() > 1 {
-            shape.push(n);
+            super::push(&mut shape, n)?;
         }
         let inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
         let macs = (rows as u64) * (k as u64) * (n as u64);
@@ -177,10 +177,10 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     ))?;
     let mut shape = to_vec(p.batch_shape.get(..p.rank).unwrap_or(&[]))?;
     if a_shape.len() > 1 {
-        shape.push(m);
+        super::push(&mut shape, m)?;
     }
     if b_shape.len() > 1 {
-        shape.push(n);
+        super::push(&mut shape, n)?;
     }
     numel(&shape)?;
     let inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
@@ -255,7 +255,7 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
     };
     let mut inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
     if let Some(c) = c {
-        inputs.push(cx.loc(c)?);
+        super::push(&mut inputs, cx.loc(c)?)?;
     }
     let p = Gemm {
         m,

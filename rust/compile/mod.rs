@@ -253,21 +253,15 @@ impl<'a> Ctx<'a> {
 
     /// Defines `out` as a view of `of` with another shape (same element count).
     pub(crate) fn alias(&mut self, out: usize, of: In, shape: Vec<usize>) -> Result<()> {
-        let src = self.value(of)?.clone();
-        if numel(&shape)? != numel(&src.shape)? {
+        let src = self.value(of)?;
+        let (dtype, kind, len) = (src.dtype, src.kind, numel(&src.shape)?);
+        if numel(&shape)? != len {
             return Err(err(
                 ErrorCode::ShapeMismatch,
                 "reshape changes the element count",
             ));
         }
-        self.set(
-            out,
-            Value {
-                shape,
-                dtype: src.dtype,
-                kind: src.kind,
-            },
-        )
+        self.set(out, Value { shape, dtype, kind })
     }
 
     /// Like [`Ctx::alias`] for an operator fused into the step that produced `of`: `of` had

@@ -110,8 +110,35 @@ impl Model {
         let mut weight_at: Vec<Option<Loc>> = Vec::new();
         weight_at.try_reserve_exact(c.consts.len())?;
         weight_at.resize(c.consts.len(), None);
+        // Reserve the weight store and the segment table exactly: no growth, no slack.
+        let mut counted: Vec<bool> = Vec::new();
+        counted.try_reserve_exact(c.consts.len())?;
+        counted.resize(c.consts.len(), false);
+        let (mut owned_len, mut segment_count) = (0usize, 0usize);
+        let const_locs = c
+            .steps
+            .iter()
+            .flat_map(|s| s.inputs.iter().chain(core::iter::once(&s.output)))
+            .chain(c.outputs.iter().map(|o| &o.2));
+        for loc in const_locs {
+            if let Loc::Const(k) = *loc {
+                if let (Some(seen), Some(ConstData::F32(d))) = (counted.get_mut(k), c.consts.get(k))
+                {
+                    if !*seen {
+                        *seen = true;
+                        match d {
+                            F32Buf::Borrowed(s) if keep(s).is_some() => segment_count += 1,
+                            _ => owned_len = owned_len.saturating_add(d.len()),
+                        }
+                    }
+                }
+            }
+        }
+        drop(counted);
         let mut weights: Vec<f32> = Vec::new();
+        weights.try_reserve_exact(owned_len)?;
         let mut segments: Vec<&'static [f32]> = Vec::new();
+        segments.try_reserve_exact(segment_count)?;
         let mut place = |id: usize,
                          weights: &mut Vec<f32>,
                          segments: &mut Vec<&'static [f32]>|
@@ -207,8 +234,6 @@ impl Model {
         let mut arena = Vec::new();
         arena.try_reserve_exact(p.arena_len)?;
         arena.resize(p.arena_len, 0.0f32);
-        weights.shrink_to_fit();
-        segments.shrink_to_fit();
         Ok(Model {
             steps,
             weights,
