@@ -1,4 +1,17 @@
-/* rtonnx: run ONNX models on microcontrollers. C API. */
+/*
+ * rtonnx: run ONNX models on microcontrollers. C API.
+ *
+ *   onnx_model_t *m = onnx_model_load("/mnist-sm.onnx");      (NULL on failure; the _ex
+ *   float in[784], out[10];                                     variants say why)
+ *   int rc = onnx_run(m, in, 784, out, 10);                     (0 or ONNX_ERR_*)
+ *   onnx_model_free(m);
+ *
+ * Lengths are element counts. Functions check their pointers and lengths and return an
+ * error code (or NULL / 0) instead of crashing. A model handle runs one inference at a
+ * time; different handles may run on different threads at once (no global state). The
+ * library never keeps pointers to caller buffers after a call returns, except the bytes
+ * given to onnx_model_load_static, which must outlive the model.
+ */
 
 #ifndef RTONNX_H
 #define RTONNX_H
@@ -156,7 +169,7 @@ extern "C" {
 
 /*
  Loads a model file (std on the host, DFS on RT-Thread). Returns 0 and sets `*out`, or a
- negative code (and `*out = NULL`) with details in `err` (which may be NULL).
+ negative code (and `*out = NULL`) with details in `err_out` (which may be NULL).
  */
 int onnx_model_load_ex(const char *path, onnx_model_t **out, struct onnx_error_t *err_out);
 
@@ -188,12 +201,14 @@ onnx_model_t *onnx_model_load_static(const uint8_t *data, size_t len);
 
 /*
  Runs input 0 -> output 0. `input_len`/`output_len` are element counts and must equal
- `onnx_model_input_len` / `onnx_model_output_len`. Returns 0 or a negative code.
+ `onnx_model_input_len` / `onnx_model_output_len`; the input is in the model's declared
+ layout (NHWC for Keras exports, NCHW for most others). The two buffers must not overlap.
+ Returns 0 or a negative code, with details in `err_out` (which may be NULL).
  */
 int onnx_run_ex(onnx_model_t *model, const float *input, size_t input_len, float *output, size_t output_len, struct onnx_error_t *err_out);
 
 /*
- Runs input 0 -> output 0. Returns 0 or a negative error code.
+ Runs input 0 -> output 0 (see `onnx_run_ex`). Returns 0 or a negative error code.
  */
 int onnx_run(onnx_model_t *model, const float *input, size_t input_len, float *output, size_t output_len);
 
@@ -272,9 +287,16 @@ const char *onnx_strerror(int code);
 int onnx_model_initializer(const onnx_model_t *model, const char *name, const float **data, size_t *len, size_t *dims, size_t max_dims);
 
 /*
- 2-D convolution over caller buffers (NCHW; weights `[out_c, in_c/group, kh, kw]`; `bias`
- may be NULL; `relu` != 0 applies Relu). `output_len` must equal
- `batch * out_c * out_h * out_w` for the geometry. Returns 0 or a negative code.
+ 2-D convolution over caller buffers, NCHW: `input` is `[batch, in_c, in_h, in_w]`,
+ `weights` `[out_c, in_c / group, kernel_h, kernel_w]`, `bias` `[out_c]` or NULL, and
+ `output` `[batch, out_c, out_h, out_w]` with
+ `out_h = (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1`
+ (likewise `out_w`); `output_len` must equal that element count. `relu` != 0 applies Relu.
+ Kernel, stride, dilation and group must be >= 1, `group` must divide both channel
+ counts, and the output must not overlap the other buffers.
+ Returns 0 or a negative code: `ONNX_ERR_NULL_POINTER`, `ONNX_ERR_INVALID_ARGUMENT`
+ (parameters, overlap), `ONNX_ERR_INVALID_DIMENSION` (sizes overflow),
+ `ONNX_ERR_BUFFER_LENGTH` (`output_len`).
  */
 int onnx_conv2d(const float *input, size_t batch, size_t in_c, size_t in_h, size_t in_w, const float *weights, size_t out_c, size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w, size_t pad_top, size_t pad_left, size_t pad_bottom, size_t pad_right, size_t dilation_h, size_t dilation_w, size_t group, const float *bias, int relu, float *output, size_t output_len);
 
@@ -284,26 +306,31 @@ int onnx_conv2d(const float *input, size_t batch, size_t in_c, size_t in_h, size
 int onnx_relu(float *data, size_t len);
 
 /*
- 2-D max pooling (NCHW) with kernel, stride and padding (floor output size). `output_len`
- must equal `batch * channels * out_h * out_w`. Returns 0 or a negative code.
+ 2-D max pooling, NCHW: `input` `[batch, channels, in_h, in_w]`, `output`
+ `[batch, channels, out_h, out_w]` with `out_h = (in_h + pad_top + pad_bottom - kernel_h) /
+ stride_h + 1` (floor; likewise `out_w`); `output_len` must equal that element count.
+ Kernel and stride must be >= 1 and each pad smaller than the kernel (padding never
+ wins the max). The buffers must not overlap. Returns 0 or a negative code.
  */
 int onnx_maxpool2d(const float *input, size_t batch, size_t channels, size_t in_h, size_t in_w, size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w, size_t pad_top, size_t pad_left, size_t pad_bottom, size_t pad_right, float *output, size_t output_len);
 
 /*
- Dense layer `y[m,n] = x[m,k] * w[k,n] + bias[n]` (`bias` may be NULL). Returns 0 or a
- negative code.
+ Dense layer `output[m, n] = input[m, k] * weights[k, n] + bias[n]` (row-major; `bias`
+ may be NULL). `output_len` must equal `m * n`; the output must not overlap the other
+ buffers. Returns 0 or a negative code.
  */
 int onnx_dense(const float *input, size_t m, size_t k, const float *weights, size_t n, const float *bias, float *output, size_t output_len);
 
 /*
  Softmax of each of `rows` rows of `cols` values. `input` and `output` may be the same
- buffer. Returns 0 or a negative code.
+ buffer (in place) but must not overlap otherwise. Returns 0 or a negative code.
  */
 int onnx_softmax(const float *input, float *output, size_t rows, size_t cols);
 
 /*
- Transposes a tensor of `rank` (<= 8) dims by `perm` (output dim i = input dim perm[i]).
- Returns 0 or a negative code.
+ Transposes a tensor of `rank` (<= 8) dims `dims` by `perm` (output dim i is input dim
+ `perm[i]`; `perm` must be a permutation of 0..rank). Input and output hold the product of
+ `dims` floats each and must not overlap. Returns 0 or a negative code.
  */
 int onnx_transpose(const float *input, float *output, const size_t *dims, const size_t *perm, size_t rank);
 

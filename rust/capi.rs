@@ -6,6 +6,8 @@
 //! state.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use alloc::boxed::Box;
 use core::ffi::{c_char, c_int, c_void, CStr};
@@ -88,17 +90,27 @@ pub const ONNX_ERR_LIMIT_EXCEEDED: c_int = -23;
 /// Not available in this build.
 pub const ONNX_ERR_NOT_SUPPORTED: c_int = -24;
 
+/// The caller's error struct of an `_ex` function, if any.
+///
+/// # Safety
+/// A non-NULL `out` must point to a writable `onnx_error_t` that nothing else uses during
+/// the call.
+unsafe fn error_slot<'e>(out: *mut onnx_error_t) -> Option<&'e mut onnx_error_t> {
+    // SAFETY: caller contract above.
+    unsafe { out.as_mut() }
+}
+
 /// Writes `e` into the caller's error struct (if any) and returns its code.
-fn report(out: *mut onnx_error_t, e: &Error) -> c_int {
-    // SAFETY: a non-NULL `out` points to a caller-owned `onnx_error_t` (API contract).
-    if let Some(o) = unsafe { out.as_mut() } {
+fn report(out: Option<&mut onnx_error_t>, e: &Error) -> c_int {
+    if let Some(o) = out {
         o.code = e.code().as_i32();
         let mut w = CBuf {
             buf: &mut o.message,
             len: 0,
+            full: false,
         };
         let _ = write!(w, "{e}");
-        let end = w.len.min(o.message.len() - 1);
+        let end = w.len;
         if let Some(slot) = o.message.get_mut(end) {
             *slot = 0;
         }
@@ -106,36 +118,56 @@ fn report(out: *mut onnx_error_t, e: &Error) -> c_int {
     e.code().as_i32()
 }
 
-fn clear(out: *mut onnx_error_t) {
-    // SAFETY: as in `report`.
-    if let Some(o) = unsafe { out.as_mut() } {
-        o.code = 0;
-        o.message[0] = 0;
+/// Marks the caller's error struct (if any) as "no error": code 0, empty message.
+fn clear(out: Option<&mut onnx_error_t>) {
+    if let Some(o) = out {
+        o.code = ONNX_OK;
+        if let Some(first) = o.message.first_mut() {
+            *first = 0;
+        }
     }
 }
 
-/// Truncating writer into a C char array (keeps one byte for the NUL).
+/// Truncating writer into a C char array: keeps one byte for the NUL and cuts only between
+/// characters, so the message stays valid UTF-8.
 struct CBuf<'b> {
     buf: &'b mut [c_char],
     len: usize,
+    full: bool,
 }
 
 impl core::fmt::Write for CBuf<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let room = self.buf.len().saturating_sub(1);
-        for &b in s.as_bytes() {
-            if self.len >= room {
+        for ch in s.chars() {
+            let mut utf8 = [0u8; 4];
+            let bytes = ch.encode_utf8(&mut utf8).as_bytes();
+            if self.full || self.len + bytes.len() > room {
+                self.full = true;
                 break;
             }
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b as c_char;
-                self.len += 1;
+            for &b in bytes {
+                if let Some(slot) = self.buf.get_mut(self.len) {
+                    *slot = b as c_char;
+                    self.len += 1;
+                }
             }
         }
         Ok(())
     }
 }
 
+/// True when the byte ranges of `a` (`a_len` elements) and `b` (`b_len` elements) overlap.
+fn overlaps<A, B>(a: *const A, a_len: usize, b: *const B, b_len: usize) -> bool {
+    let a0 = a as usize;
+    let b0 = b as usize;
+    let a1 = a0.saturating_add(a_len.saturating_mul(core::mem::size_of::<A>()));
+    let b1 = b0.saturating_add(b_len.saturating_mul(core::mem::size_of::<B>()));
+    a0 < b1 && b0 < a1
+}
+
+/// Moves a model to the heap (reporting, not aborting, when memory runs out) and returns the
+/// handle; `onnx_model_free` releases it.
 fn boxed(model: Model) -> Result<*mut onnx_model, Error> {
     let mut b: alloc::vec::Vec<onnx_model> = alloc::vec::Vec::new();
     b.try_reserve_exact(1)?;
@@ -145,6 +177,10 @@ fn boxed(model: Model) -> Result<*mut onnx_model, Error> {
     Ok(Box::into_raw(boxed).cast::<onnx_model>())
 }
 
+/// A caller's NUL-terminated UTF-8 string.
+///
+/// # Safety
+/// A non-NULL `path` must be NUL-terminated and stay unchanged while the result lives.
 unsafe fn path_str<'p>(path: *const c_char) -> Result<&'p str, Error> {
     if path.is_null() {
         return Err(err(ErrorCode::NullPointer, "path"));
@@ -155,6 +191,11 @@ unsafe fn path_str<'p>(path: *const c_char) -> Result<&'p str, Error> {
         .map_err(|_| err(ErrorCode::InvalidArgument, "path is not UTF-8"))
 }
 
+/// A caller's byte buffer.
+///
+/// # Safety
+/// A non-NULL `data` must hold `len` readable bytes that stay unchanged while the result
+/// lives.
 unsafe fn bytes<'d>(data: *const u8, len: usize) -> Result<&'d [u8], Error> {
     if data.is_null() {
         return Err(err(ErrorCode::NullPointer, "data"));
@@ -162,31 +203,44 @@ unsafe fn bytes<'d>(data: *const u8, len: usize) -> Result<&'d [u8], Error> {
     if len == 0 {
         return Err(err(ErrorCode::EmptyModel, ""));
     }
-    // SAFETY: `data` points to `len` readable bytes (API contract), checked non-NULL.
+    if len > isize::MAX as usize {
+        return Err(err(ErrorCode::InvalidArgument, "len"));
+    }
+    // SAFETY: `data` points to `len` (<= isize::MAX) readable bytes (API contract), checked
+    // non-NULL.
     Ok(unsafe { core::slice::from_raw_parts(data, len) })
 }
 
-fn store(out: *mut *mut onnx_model_t, r: Result<Model, Error>, e: *mut onnx_error_t) -> c_int {
-    if out.is_null() {
+/// Finishes a `_ex` load: the handle (or NULL) into `*out`, the error (if any) into `err_out`.
+///
+/// # Safety
+/// Non-NULL `out` and `err_out` must point to writable slots that nothing else uses during
+/// the call.
+unsafe fn store(
+    out: *mut *mut onnx_model_t,
+    r: Result<Model, Error>,
+    err_out: *mut onnx_error_t,
+) -> c_int {
+    // SAFETY: caller contract above.
+    let (slot, e) = unsafe { (out.as_mut(), error_slot(err_out)) };
+    let Some(slot) = slot else {
         return report(e, &err(ErrorCode::NullPointer, "out"));
-    }
+    };
     match r.and_then(boxed) {
         Ok(p) => {
-            // SAFETY: `out` is non-NULL and points to a caller-owned pointer slot.
-            unsafe { *out = p };
+            *slot = p;
             clear(e);
             ONNX_OK
         }
         Err(er) => {
-            // SAFETY: as above.
-            unsafe { *out = core::ptr::null_mut() };
+            *slot = core::ptr::null_mut();
             report(e, &er)
         }
     }
 }
 
 /// Loads a model file (std on the host, DFS on RT-Thread). Returns 0 and sets `*out`, or a
-/// negative code (and `*out = NULL`) with details in `err` (which may be NULL).
+/// negative code (and `*out = NULL`) with details in `err_out` (which may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn onnx_model_load_ex(
     path: *const c_char,
@@ -198,7 +252,8 @@ pub unsafe extern "C" fn onnx_model_load_ex(
         let b = crate::platform::read_file(p)?;
         Model::from_bytes(&b)
     });
-    store(out, r, err_out)
+    // SAFETY: forwarded API contract for `out` and `err_out`.
+    unsafe { store(out, r, err_out) }
 }
 
 /// Loads a model from `len` bytes at `data` (copied: the buffer may be freed afterwards).
@@ -211,7 +266,8 @@ pub unsafe extern "C" fn onnx_model_load_from_memory_ex(
 ) -> c_int {
     // SAFETY: forwarded API contract for `data`/`len`.
     let r = unsafe { bytes(data, len) }.and_then(Model::from_bytes);
-    store(out, r, err_out)
+    // SAFETY: forwarded API contract for `out` and `err_out`.
+    unsafe { store(out, r, err_out) }
 }
 
 /// Loads a model whose bytes stay valid and unchanged for as long as the model exists (a
@@ -223,13 +279,15 @@ pub unsafe extern "C" fn onnx_model_load_static_ex(
     out: *mut *mut onnx_model_t,
     err_out: *mut onnx_error_t,
 ) -> c_int {
-    // SAFETY: the caller guarantees the bytes outlive the model (API contract), so treating
-    // them as 'static for the model's lifetime is sound.
+    // SAFETY: forwarded API contract for `data`/`len`.
     let r = unsafe { bytes(data, len) }.and_then(|b| {
+        // SAFETY: the caller guarantees the bytes stay valid and unchanged until the model is
+        // freed (API contract), so treating them as 'static for the model's lifetime is sound.
         let stat: &'static [u8] = unsafe { core::slice::from_raw_parts(b.as_ptr(), b.len()) };
         Model::from_static(stat)
     });
-    store(out, r, err_out)
+    // SAFETY: forwarded API contract for `out` and `err_out`.
+    unsafe { store(out, r, err_out) }
 }
 
 /// Loads a model file. Returns NULL on failure (use `onnx_model_load_ex` for the reason).
@@ -263,7 +321,9 @@ pub unsafe extern "C" fn onnx_model_load_static(data: *const u8, len: usize) -> 
 }
 
 /// Runs input 0 -> output 0. `input_len`/`output_len` are element counts and must equal
-/// `onnx_model_input_len` / `onnx_model_output_len`. Returns 0 or a negative code.
+/// `onnx_model_input_len` / `onnx_model_output_len`; the input is in the model's declared
+/// layout (NHWC for Keras exports, NCHW for most others). The two buffers must not overlap.
+/// Returns 0 or a negative code, with details in `err_out` (which may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn onnx_run_ex(
     model: *mut onnx_model_t,
@@ -273,18 +333,35 @@ pub unsafe extern "C" fn onnx_run_ex(
     output_len: usize,
     err_out: *mut onnx_error_t,
 ) -> c_int {
+    // SAFETY: forwarded API contract for `err_out`.
+    let e = unsafe { error_slot(err_out) };
     // SAFETY: a non-NULL handle comes from `onnx_model_load*` and is used by one thread.
     let Some(m) = (unsafe { model.as_mut() }) else {
-        return report(err_out, &err(ErrorCode::NullPointer, "model"));
+        return report(e, &err(ErrorCode::NullPointer, "model"));
     };
     if input.is_null() || output.is_null() {
-        return report(err_out, &err(ErrorCode::NullPointer, "input or output"));
+        return report(e, &err(ErrorCode::NullPointer, "input or output"));
     }
-    if input_len != m.model.input_len() || output_len != m.model.output_len() {
-        return report(err_out, &err(ErrorCode::BufferLength, ""));
+    if input_len != m.model.input_len() {
+        return report(e, &err(ErrorCode::BufferLength, "input_len"));
     }
-    // SAFETY: non-NULL buffers of the stated lengths (API contract); they cannot alias the
-    // model's own memory, which the caller never sees.
+    if output_len != m.model.output_len() {
+        return report(e, &err(ErrorCode::BufferLength, "output_len"));
+    }
+    if overlaps(input, input_len, output, output_len) {
+        return report(
+            e,
+            &err(ErrorCode::InvalidArgument, "input and output overlap"),
+        );
+    }
+    if check_buffer(input, input_len).is_err() || check_buffer(output, output_len).is_err() {
+        return report(
+            e,
+            &err(ErrorCode::InvalidArgument, "buffer not aligned for float"),
+        );
+    }
+    // SAFETY: non-NULL buffers of the stated lengths (API contract), checked not to overlap
+    // each other; they cannot alias the model's own memory, which the caller never sees.
     let (x, y) = unsafe {
         (
             core::slice::from_raw_parts(input, input_len),
@@ -293,14 +370,14 @@ pub unsafe extern "C" fn onnx_run_ex(
     };
     match m.model.run(x, y) {
         Ok(()) => {
-            clear(err_out);
+            clear(e);
             ONNX_OK
         }
-        Err(e) => report(err_out, &e),
+        Err(er) => report(e, &er),
     }
 }
 
-/// Runs input 0 -> output 0. Returns 0 or a negative error code.
+/// Runs input 0 -> output 0 (see `onnx_run_ex`). Returns 0 or a negative error code.
 #[no_mangle]
 pub unsafe extern "C" fn onnx_run(
     model: *mut onnx_model_t,
@@ -322,44 +399,56 @@ pub unsafe extern "C" fn onnx_run(
     }
 }
 
-fn with<T>(model: *const onnx_model_t, default: T, f: impl FnOnce(&Model) -> T) -> T {
-    // SAFETY: a non-NULL handle comes from `onnx_model_load*`.
-    match unsafe { model.as_ref() } {
-        Some(m) => f(&m.model),
-        None => default,
-    }
+/// The model behind a handle, or None for NULL.
+///
+/// # Safety
+/// A non-NULL `model` must come from `onnx_model_load*` and stay alive (not freed) for `'a`.
+unsafe fn model_ref<'a>(model: *const onnx_model_t) -> Option<&'a Model> {
+    // SAFETY: a non-NULL handle comes from `onnx_model_load*` and is alive (caller contract).
+    unsafe { model.as_ref() }.map(|m| &m.model)
 }
 
 /// Elements of input 0 (0 for NULL).
 #[no_mangle]
-pub extern "C" fn onnx_model_input_len(model: *const onnx_model_t) -> usize {
-    with(model, 0, Model::input_len)
+pub unsafe extern "C" fn onnx_model_input_len(model: *const onnx_model_t) -> usize {
+    // SAFETY: forwarded API contract for the handle.
+    unsafe { model_ref(model) }.map_or(0, Model::input_len)
 }
 
 /// Elements of output 0 (0 for NULL).
 #[no_mangle]
-pub extern "C" fn onnx_model_output_len(model: *const onnx_model_t) -> usize {
-    with(model, 0, Model::output_len)
+pub unsafe extern "C" fn onnx_model_output_len(model: *const onnx_model_t) -> usize {
+    // SAFETY: forwarded API contract for the handle.
+    unsafe { model_ref(model) }.map_or(0, Model::output_len)
 }
 
 /// Number of graph inputs (0 for NULL).
 #[no_mangle]
-pub extern "C" fn onnx_model_num_inputs(model: *const onnx_model_t) -> usize {
-    with(model, 0, |m| m.inputs().len())
+pub unsafe extern "C" fn onnx_model_num_inputs(model: *const onnx_model_t) -> usize {
+    // SAFETY: forwarded API contract for the handle.
+    unsafe { model_ref(model) }.map_or(0, |m| m.inputs().len())
 }
 
 /// Number of graph outputs (0 for NULL).
 #[no_mangle]
-pub extern "C" fn onnx_model_num_outputs(model: *const onnx_model_t) -> usize {
-    with(model, 0, |m| m.outputs().len())
+pub unsafe extern "C" fn onnx_model_num_outputs(model: *const onnx_model_t) -> usize {
+    // SAFETY: forwarded API contract for the handle.
+    unsafe { model_ref(model) }.map_or(0, |m| m.outputs().len())
 }
 
+/// Copies `shape` to the caller's `dims` (room for `max_dims`) and returns the rank.
+///
+/// # Safety
+/// A non-NULL `dims` must hold `max_dims` writable values.
 unsafe fn shape_out(shape: &[usize], dims: *mut usize, max_dims: usize) -> c_int {
     if dims.is_null() {
         return ONNX_ERR_NULL_POINTER;
     }
     if shape.len() > max_dims {
         return ONNX_ERR_BUFFER_LENGTH;
+    }
+    if (dims as usize) % core::mem::align_of::<usize>() != 0 {
+        return ONNX_ERR_INVALID_ARGUMENT;
     }
     // SAFETY: `dims` holds `max_dims >= shape.len()` elements (API contract).
     let d = unsafe { core::slice::from_raw_parts_mut(dims, shape.len()) };
@@ -376,13 +465,15 @@ pub unsafe extern "C" fn onnx_model_input_shape(
     dims: *mut usize,
     max_dims: usize,
 ) -> c_int {
-    with(model, ONNX_ERR_NULL_POINTER, |m| {
-        match m.inputs().get(index) {
-            // SAFETY: forwarded API contract.
-            Some(t) => unsafe { shape_out(&t.shape, dims, max_dims) },
-            None => ONNX_ERR_INVALID_ARGUMENT,
-        }
-    })
+    // SAFETY: forwarded API contract for the handle.
+    let Some(m) = (unsafe { model_ref(model) }) else {
+        return ONNX_ERR_NULL_POINTER;
+    };
+    match m.inputs().get(index) {
+        // SAFETY: forwarded API contract for `dims`/`max_dims`.
+        Some(t) => unsafe { shape_out(&t.shape, dims, max_dims) },
+        None => ONNX_ERR_INVALID_ARGUMENT,
+    }
 }
 
 /// Writes the shape of output `index` into `dims`. Returns the rank or a negative code.
@@ -393,31 +484,36 @@ pub unsafe extern "C" fn onnx_model_output_shape(
     dims: *mut usize,
     max_dims: usize,
 ) -> c_int {
-    with(model, ONNX_ERR_NULL_POINTER, |m| {
-        match m.outputs().get(index) {
-            // SAFETY: forwarded API contract.
-            Some(t) => unsafe { shape_out(&t.shape, dims, max_dims) },
-            None => ONNX_ERR_INVALID_ARGUMENT,
-        }
-    })
+    // SAFETY: forwarded API contract for the handle.
+    let Some(m) = (unsafe { model_ref(model) }) else {
+        return ONNX_ERR_NULL_POINTER;
+    };
+    match m.outputs().get(index) {
+        // SAFETY: forwarded API contract for `dims`/`max_dims`.
+        Some(t) => unsafe { shape_out(&t.shape, dims, max_dims) },
+        None => ONNX_ERR_INVALID_ARGUMENT,
+    }
 }
 
 /// Bytes of the activation arena (0 for NULL).
 #[no_mangle]
-pub extern "C" fn onnx_model_arena_bytes(model: *const onnx_model_t) -> usize {
-    with(model, 0, Model::arena_bytes)
+pub unsafe extern "C" fn onnx_model_arena_bytes(model: *const onnx_model_t) -> usize {
+    // SAFETY: forwarded API contract for the handle.
+    unsafe { model_ref(model) }.map_or(0, Model::arena_bytes)
 }
 
 /// Bytes of weights copied into RAM (0 for NULL).
 #[no_mangle]
-pub extern "C" fn onnx_model_weight_bytes(model: *const onnx_model_t) -> usize {
-    with(model, 0, Model::weight_bytes)
+pub unsafe extern "C" fn onnx_model_weight_bytes(model: *const onnx_model_t) -> usize {
+    // SAFETY: forwarded API contract for the handle.
+    unsafe { model_ref(model) }.map_or(0, Model::weight_bytes)
 }
 
 /// Multiply-accumulates per inference (0 for NULL).
 #[no_mangle]
-pub extern "C" fn onnx_model_macs(model: *const onnx_model_t) -> u64 {
-    with(model, 0, Model::total_macs)
+pub unsafe extern "C" fn onnx_model_macs(model: *const onnx_model_t) -> u64 {
+    // SAFETY: forwarded API contract for the handle.
+    unsafe { model_ref(model) }.map_or(0, Model::total_macs)
 }
 
 /// Line-buffering writer feeding a C callback with NUL-terminated chunks.
@@ -471,17 +567,19 @@ pub unsafe extern "C" fn onnx_model_info_to(
     let Some(write) = write else {
         return ONNX_ERR_NULL_POINTER;
     };
-    with(model, ONNX_ERR_NULL_POINTER, |m| {
-        let mut cb = Callback {
-            write,
-            ctx,
-            buf: [0; 128],
-            len: 0,
-        };
-        let _ = m.write_info(&mut cb);
-        cb.flush();
-        ONNX_OK
-    })
+    // SAFETY: forwarded API contract for the handle.
+    let Some(m) = (unsafe { model_ref(model) }) else {
+        return ONNX_ERR_NULL_POINTER;
+    };
+    let mut cb = Callback {
+        write,
+        ctx,
+        buf: [0; 128],
+        len: 0,
+    };
+    let _ = m.write_info(&mut cb);
+    cb.flush();
+    ONNX_OK
 }
 
 struct Console;
@@ -495,10 +593,11 @@ impl core::fmt::Write for Console {
 
 /// Prints the per-step table and totals on the console (stdout / `rt_kprintf`).
 #[no_mangle]
-pub extern "C" fn onnx_model_info(model: *const onnx_model_t) {
-    with(model, (), |m| {
+pub unsafe extern "C" fn onnx_model_info(model: *const onnx_model_t) {
+    // SAFETY: forwarded API contract for the handle.
+    if let Some(m) = unsafe { model_ref(model) } {
         let _ = m.write_info(&mut Console);
-    })
+    }
 }
 
 /// Releases a model. NULL is a no-op.
@@ -569,45 +668,91 @@ pub unsafe extern "C" fn onnx_model_initializer(
     let Ok(name) = (unsafe { path_str(name) }) else {
         return ONNX_ERR_INVALID_ARGUMENT;
     };
-    with(model, ONNX_ERR_NULL_POINTER, |m| {
-        match m.initializer(name) {
-            None => ONNX_ERR_INVALID_ARGUMENT,
-            Some((shape, values)) => {
-                // SAFETY: `dims` is checked inside; `data`/`len` are non-NULL caller slots.
-                let rank = unsafe { shape_out(shape, dims, max_dims) };
-                if rank >= 0 {
-                    // SAFETY: as above.
-                    unsafe {
-                        *data = values.as_ptr();
-                        *len = values.len();
-                    }
-                }
-                rank
-            }
+    // SAFETY: forwarded API contract for the handle.
+    let Some(m) = (unsafe { model_ref(model) }) else {
+        return ONNX_ERR_NULL_POINTER;
+    };
+    let Some((shape, values)) = m.initializer(name) else {
+        return ONNX_ERR_INVALID_ARGUMENT;
+    };
+    // SAFETY: forwarded API contract for `dims`/`max_dims` (NULL checked inside).
+    let rank = unsafe { shape_out(shape, dims, max_dims) };
+    if rank >= 0 {
+        // SAFETY: `data` and `len` are non-NULL (checked above), writable caller slots.
+        unsafe {
+            *data = values.as_ptr();
+            *len = values.len();
         }
-    })
+    }
+    rank
 }
+
+// ---------------------------------------------------------------------------------------
+// Kernels over caller buffers. Order of checks: NULL pointers, parameters, sizes (checked
+// multiplication), the output length, then that the output overlaps no input.
 
 fn product(dims: &[usize]) -> Option<usize> {
     dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
 }
 
+/// Largest element count a float slice may have (`len * 4` must fit in `isize`).
+const MAX_FLOATS: usize = isize::MAX as usize / core::mem::size_of::<f32>();
+
+/// Checks a caller's float buffer pointer for a slice of `n` elements: aligned, and `n` small
+/// enough for a Rust slice (NULL was checked before).
+fn check_buffer(p: *const f32, n: usize) -> Result<(), c_int> {
+    if n > MAX_FLOATS {
+        return Err(ONNX_ERR_INVALID_DIMENSION);
+    }
+    if (p as usize) % core::mem::align_of::<f32>() != 0 {
+        return Err(ONNX_ERR_INVALID_ARGUMENT);
+    }
+    Ok(())
+}
+
+/// `n` floats at `p` as a slice.
+///
+/// # Safety
+/// `p` must point to `n` readable floats that nothing writes while the slice lives.
 unsafe fn slice<'a>(p: *const f32, n: usize) -> Result<&'a [f32], c_int> {
     if p.is_null() {
         return Err(ONNX_ERR_NULL_POINTER);
     }
-    // SAFETY: `p` points to `n` floats (API contract).
+    check_buffer(p, n)?;
+    // SAFETY: non-NULL, aligned, `n` readable floats within isize::MAX bytes (checked above
+    // and caller contract).
     Ok(unsafe { core::slice::from_raw_parts(p, n) })
 }
 
+/// `n` floats at `p` as a mutable slice.
+///
+/// # Safety
+/// `p` must point to `n` writable floats that nothing else reads or writes while the slice
+/// lives.
 unsafe fn slice_mut<'a>(p: *mut f32, n: usize) -> Result<&'a mut [f32], c_int> {
     if p.is_null() {
         return Err(ONNX_ERR_NULL_POINTER);
     }
-    // SAFETY: `p` points to `n` writable floats not overlapping the inputs (API contract).
+    check_buffer(p, n)?;
+    // SAFETY: non-NULL, aligned, `n` writable floats within isize::MAX bytes, not aliased
+    // (checked above and caller contract).
     Ok(unsafe { core::slice::from_raw_parts_mut(p, n) })
 }
 
+/// `Err(ONNX_ERR_INVALID_ARGUMENT)` when the output range overlaps any of the inputs.
+fn disjoint(out: *const f32, out_len: usize, inputs: &[(*const f32, usize)]) -> Result<(), c_int> {
+    if inputs
+        .iter()
+        .any(|&(p, n)| !p.is_null() && overlaps(out, out_len, p, n))
+    {
+        return Err(ONNX_ERR_INVALID_ARGUMENT);
+    }
+    Ok(())
+}
+
+/// Output side of a convolution or pooling window: `floor((input + pad - span) / stride) + 1`
+/// with `span = dilation * (kernel - 1) + 1`; None when the window does not fit or a value
+/// overflows.
 fn out_size(
     input: usize,
     pad: usize,
@@ -625,9 +770,23 @@ fn out_size(
     Some((padded - span) / stride + 1)
 }
 
-/// 2-D convolution over caller buffers (NCHW; weights `[out_c, in_c/group, kh, kw]`; `bias`
-/// may be NULL; `relu` != 0 applies Relu). `output_len` must equal
-/// `batch * out_c * out_h * out_w` for the geometry. Returns 0 or a negative code.
+fn code_of(r: Result<(), c_int>) -> c_int {
+    match r {
+        Ok(()) => ONNX_OK,
+        Err(c) => c,
+    }
+}
+
+/// 2-D convolution over caller buffers, NCHW: `input` is `[batch, in_c, in_h, in_w]`,
+/// `weights` `[out_c, in_c / group, kernel_h, kernel_w]`, `bias` `[out_c]` or NULL, and
+/// `output` `[batch, out_c, out_h, out_w]` with
+/// `out_h = (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1`
+/// (likewise `out_w`); `output_len` must equal that element count. `relu` != 0 applies Relu.
+/// Kernel, stride, dilation and group must be >= 1, `group` must divide both channel
+/// counts, and the output must not overlap the other buffers.
+/// Returns 0 or a negative code: `ONNX_ERR_NULL_POINTER`, `ONNX_ERR_INVALID_ARGUMENT`
+/// (parameters, overlap), `ONNX_ERR_INVALID_DIMENSION` (sizes overflow),
+/// `ONNX_ERR_BUFFER_LENGTH` (`output_len`).
 #[no_mangle]
 pub unsafe extern "C" fn onnx_conv2d(
     input: *const f32,
@@ -653,81 +812,91 @@ pub unsafe extern "C" fn onnx_conv2d(
     output: *mut f32,
     output_len: usize,
 ) -> c_int {
-    let geometry = || -> Option<Conv2d> {
-        if group == 0 || in_c % group != 0 || out_c % group != 0 || out_c == 0 {
-            return None;
-        }
-        Some(Conv2d {
-            batch,
-            in_channels: in_c,
-            in_h,
-            in_w,
-            out_channels: out_c,
-            out_h: out_size(
-                in_h,
-                pad_top.checked_add(pad_bottom)?,
-                kernel_h,
-                stride_h,
-                dilation_h,
-            )?,
-            out_w: out_size(
-                in_w,
-                pad_left.checked_add(pad_right)?,
-                kernel_w,
-                stride_w,
-                dilation_w,
-            )?,
-            kernel_h,
-            kernel_w,
-            stride_h,
-            stride_w,
-            dilation_h,
-            dilation_w,
-            pad_top,
-            pad_left,
-            group,
-        })
+    if input.is_null() || weights.is_null() || output.is_null() {
+        return ONNX_ERR_NULL_POINTER;
+    }
+    let positive = [
+        in_c, out_c, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, group,
+    ];
+    if positive.contains(&0) || in_c % group != 0 || out_c % group != 0 {
+        return ONNX_ERR_INVALID_ARGUMENT;
+    }
+    let (Some(pad_h), Some(pad_w)) = (
+        pad_top.checked_add(pad_bottom),
+        pad_left.checked_add(pad_right),
+    ) else {
+        return ONNX_ERR_INVALID_DIMENSION;
     };
-    let Some(p) = geometry() else {
+    let (Some(out_h), Some(out_w)) = (
+        out_size(in_h, pad_h, kernel_h, stride_h, dilation_h),
+        out_size(in_w, pad_w, kernel_w, stride_w, dilation_w),
+    ) else {
         return ONNX_ERR_INVALID_ARGUMENT;
     };
     let (Some(x_len), Some(w_len), Some(y_len)) = (
         product(&[batch, in_c, in_h, in_w]),
         product(&[out_c, in_c / group, kernel_h, kernel_w]),
-        product(&[batch, out_c, p.out_h, p.out_w]),
+        product(&[batch, out_c, out_h, out_w]),
     ) else {
         return ONNX_ERR_INVALID_DIMENSION;
     };
     if y_len != output_len {
         return ONNX_ERR_BUFFER_LENGTH;
     }
-    // SAFETY: buffers of the stated sizes (API contract), NULL checked in the helpers.
-    let r = unsafe {
-        (|| -> Result<(), c_int> {
-            let x = slice(input, x_len)?;
-            let w = slice(weights, w_len)?;
-            let b = if bias.is_null() {
-                None
-            } else {
-                Some(slice(bias, out_c)?)
-            };
-            let y = slice_mut(output, y_len)?;
-            let act = if relu != 0 {
-                Activation::Relu
-            } else {
-                Activation::None
-            };
-            conv::conv2d(&p, x, w, b, act, y);
-            Ok(())
-        })()
+    let p = Conv2d {
+        batch,
+        in_channels: in_c,
+        in_h,
+        in_w,
+        out_channels: out_c,
+        out_h,
+        out_w,
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        dilation_h,
+        dilation_w,
+        pad_top,
+        pad_left,
+        group,
     };
-    r.err().unwrap_or(ONNX_OK)
+    let run = || -> Result<(), c_int> {
+        disjoint(
+            output,
+            y_len,
+            &[(input, x_len), (weights, w_len), (bias, out_c)],
+        )?;
+        // SAFETY: each pointer holds the number of floats its geometry gives (API contract);
+        // NULL and alignment are checked by the helpers, the output overlaps no input.
+        let (x, w, y) = unsafe {
+            (
+                slice(input, x_len)?,
+                slice(weights, w_len)?,
+                slice_mut(output, y_len)?,
+            )
+        };
+        let b = if bias.is_null() {
+            None
+        } else {
+            // SAFETY: a non-NULL bias holds `out_c` floats (API contract).
+            Some(unsafe { slice(bias, out_c) }?)
+        };
+        let act = if relu != 0 {
+            Activation::Relu
+        } else {
+            Activation::None
+        };
+        conv::conv2d(&p, x, w, b, act, y);
+        Ok(())
+    };
+    code_of(run())
 }
 
 /// Relu in place over `len` floats. Returns 0 or a negative code.
 #[no_mangle]
 pub unsafe extern "C" fn onnx_relu(data: *mut f32, len: usize) -> c_int {
-    // SAFETY: `data` holds `len` floats (API contract).
+    // SAFETY: `data` holds `len` floats (API contract); NULL and alignment checked inside.
     match unsafe { slice_mut(data, len) } {
         Ok(d) => {
             Activation::Relu.apply_in_place(d);
@@ -737,8 +906,11 @@ pub unsafe extern "C" fn onnx_relu(data: *mut f32, len: usize) -> c_int {
     }
 }
 
-/// 2-D max pooling (NCHW) with kernel, stride and padding (floor output size). `output_len`
-/// must equal `batch * channels * out_h * out_w`. Returns 0 or a negative code.
+/// 2-D max pooling, NCHW: `input` `[batch, channels, in_h, in_w]`, `output`
+/// `[batch, channels, out_h, out_w]` with `out_h = (in_h + pad_top + pad_bottom - kernel_h) /
+/// stride_h + 1` (floor; likewise `out_w`); `output_len` must equal that element count.
+/// Kernel and stride must be >= 1 and each pad smaller than the kernel (padding never
+/// wins the max). The buffers must not overlap. Returns 0 or a negative code.
 #[no_mangle]
 pub unsafe extern "C" fn onnx_maxpool2d(
     input: *const f32,
@@ -757,63 +929,68 @@ pub unsafe extern "C" fn onnx_maxpool2d(
     output: *mut f32,
     output_len: usize,
 ) -> c_int {
-    let geometry = || -> Option<Pool2d> {
-        Some(Pool2d {
-            batch,
-            channels,
-            in_h,
-            in_w,
-            out_h: out_size(
-                in_h,
-                pad_top.checked_add(pad_bottom)?,
-                kernel_h,
-                stride_h,
-                1,
-            )?,
-            out_w: out_size(
-                in_w,
-                pad_left.checked_add(pad_right)?,
-                kernel_w,
-                stride_w,
-                1,
-            )?,
-            kernel_h,
-            kernel_w,
-            stride_h,
-            stride_w,
-            dilation_h: 1,
-            dilation_w: 1,
-            pad_top,
-            pad_left,
-            pad_bottom,
-            pad_right,
-            count_include_pad: false,
-        })
-    };
-    let Some(p) = geometry() else {
+    if input.is_null() || output.is_null() {
+        return ONNX_ERR_NULL_POINTER;
+    }
+    if [kernel_h, kernel_w, stride_h, stride_w].contains(&0)
+        || pad_top >= kernel_h
+        || pad_bottom >= kernel_h
+        || pad_left >= kernel_w
+        || pad_right >= kernel_w
+    {
+        return ONNX_ERR_INVALID_ARGUMENT;
+    }
+    let (Some(out_h), Some(out_w)) = (
+        pad_top
+            .checked_add(pad_bottom)
+            .and_then(|pad| out_size(in_h, pad, kernel_h, stride_h, 1)),
+        pad_left
+            .checked_add(pad_right)
+            .and_then(|pad| out_size(in_w, pad, kernel_w, stride_w, 1)),
+    ) else {
         return ONNX_ERR_INVALID_ARGUMENT;
     };
     let (Some(x_len), Some(y_len)) = (
         product(&[batch, channels, in_h, in_w]),
-        product(&[batch, channels, p.out_h, p.out_w]),
+        product(&[batch, channels, out_h, out_w]),
     ) else {
         return ONNX_ERR_INVALID_DIMENSION;
     };
     if y_len != output_len {
         return ONNX_ERR_BUFFER_LENGTH;
     }
-    // SAFETY: buffers of the stated sizes (API contract).
-    match unsafe { (slice(input, x_len), slice_mut(output, y_len)) } {
-        (Ok(x), Ok(y)) => {
-            pool::max_pool2d(&p, x, y);
-            ONNX_OK
-        }
-        (Err(c), _) | (_, Err(c)) => c,
-    }
+    let p = Pool2d {
+        batch,
+        channels,
+        in_h,
+        in_w,
+        out_h,
+        out_w,
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        dilation_h: 1,
+        dilation_w: 1,
+        pad_top,
+        pad_left,
+        pad_bottom,
+        pad_right,
+        count_include_pad: false,
+    };
+    let run = || -> Result<(), c_int> {
+        disjoint(output, y_len, &[(input, x_len)])?;
+        // SAFETY: buffers of the stated sizes (API contract), checked not to overlap.
+        let (x, y) = unsafe { (slice(input, x_len)?, slice_mut(output, y_len)?) };
+        pool::max_pool2d(&p, x, y);
+        Ok(())
+    };
+    code_of(run())
 }
 
-/// Dense layer `y[m,n] = x[m,k] * w[k,n] + bias[n]` (`bias` may be NULL). Returns 0 or a
-/// negative code.
+/// Dense layer `output[m, n] = input[m, k] * weights[k, n] + bias[n]` (row-major; `bias`
+/// may be NULL). `output_len` must equal `m * n`; the output must not overlap the other
+/// buffers. Returns 0 or a negative code.
 #[no_mangle]
 pub unsafe extern "C" fn onnx_dense(
     input: *const f32,
@@ -825,6 +1002,9 @@ pub unsafe extern "C" fn onnx_dense(
     output: *mut f32,
     output_len: usize,
 ) -> c_int {
+    if input.is_null() || weights.is_null() || output.is_null() {
+        return ONNX_ERR_NULL_POINTER;
+    }
     let (Some(x_len), Some(w_len), Some(y_len)) =
         (product(&[m, k]), product(&[k, n]), product(&[m, n]))
     else {
@@ -833,26 +1013,34 @@ pub unsafe extern "C" fn onnx_dense(
     if y_len != output_len {
         return ONNX_ERR_BUFFER_LENGTH;
     }
-    // SAFETY: buffers of the stated sizes (API contract).
-    let r = unsafe {
-        (|| -> Result<(), c_int> {
-            let x = slice(input, x_len)?;
-            let w = slice(weights, w_len)?;
-            let b = if bias.is_null() {
-                None
-            } else {
-                Some(slice(bias, n)?)
-            };
-            let y = slice_mut(output, y_len)?;
-            matmul::dense(x, w, b, Activation::None, y, m, k, n);
-            Ok(())
-        })()
+    let run = || -> Result<(), c_int> {
+        disjoint(
+            output,
+            y_len,
+            &[(input, x_len), (weights, w_len), (bias, n)],
+        )?;
+        // SAFETY: buffers of the stated sizes (API contract), checked not to overlap.
+        let (x, w, y) = unsafe {
+            (
+                slice(input, x_len)?,
+                slice(weights, w_len)?,
+                slice_mut(output, y_len)?,
+            )
+        };
+        let b = if bias.is_null() {
+            None
+        } else {
+            // SAFETY: a non-NULL bias holds `n` floats (API contract).
+            Some(unsafe { slice(bias, n) }?)
+        };
+        matmul::dense(x, w, b, Activation::None, y, m, k, n);
+        Ok(())
     };
-    r.err().unwrap_or(ONNX_OK)
+    code_of(run())
 }
 
 /// Softmax of each of `rows` rows of `cols` values. `input` and `output` may be the same
-/// buffer. Returns 0 or a negative code.
+/// buffer (in place) but must not overlap otherwise. Returns 0 or a negative code.
 #[no_mangle]
 pub unsafe extern "C" fn onnx_softmax(
     input: *const f32,
@@ -860,31 +1048,31 @@ pub unsafe extern "C" fn onnx_softmax(
     rows: usize,
     cols: usize,
 ) -> c_int {
-    let Some(n) = product(&[rows, cols]) else {
-        return ONNX_ERR_INVALID_DIMENSION;
-    };
     if input.is_null() || output.is_null() {
         return ONNX_ERR_NULL_POINTER;
     }
-    if core::ptr::eq(input, output) {
-        // SAFETY: one buffer of `n` floats (API contract).
-        let y = unsafe { core::slice::from_raw_parts_mut(output, n) };
-        softmax::softmax_in_place(y, rows, cols, 1);
-        return ONNX_OK;
-    }
-    // SAFETY: two distinct buffers of `n` floats (API contract).
-    let (x, y) = unsafe {
-        (
-            core::slice::from_raw_parts(input, n),
-            core::slice::from_raw_parts_mut(output, n),
-        )
+    let Some(n) = product(&[rows, cols]) else {
+        return ONNX_ERR_INVALID_DIMENSION;
     };
-    softmax::softmax(x, y, rows, cols, 1);
-    ONNX_OK
+    let run = || -> Result<(), c_int> {
+        if core::ptr::eq(input, output) {
+            // SAFETY: one buffer of `n` floats (API contract), used alone.
+            let y = unsafe { slice_mut(output, n) }?;
+            softmax::softmax_in_place(y, rows, cols, 1);
+            return Ok(());
+        }
+        disjoint(output, n, &[(input, n)])?;
+        // SAFETY: two buffers of `n` floats (API contract), checked not to overlap.
+        let (x, y) = unsafe { (slice(input, n)?, slice_mut(output, n)?) };
+        softmax::softmax(x, y, rows, cols, 1);
+        Ok(())
+    };
+    code_of(run())
 }
 
-/// Transposes a tensor of `rank` (<= 8) dims by `perm` (output dim i = input dim perm[i]).
-/// Returns 0 or a negative code.
+/// Transposes a tensor of `rank` (<= 8) dims `dims` by `perm` (output dim i is input dim
+/// `perm[i]`; `perm` must be a permutation of 0..rank). Input and output hold the product of
+/// `dims` floats each and must not overlap. Returns 0 or a negative code.
 #[no_mangle]
 pub unsafe extern "C" fn onnx_transpose(
     input: *const f32,
@@ -893,13 +1081,13 @@ pub unsafe extern "C" fn onnx_transpose(
     perm: *const usize,
     rank: usize,
 ) -> c_int {
-    if dims.is_null() || perm.is_null() {
+    if input.is_null() || output.is_null() || dims.is_null() || perm.is_null() {
         return ONNX_ERR_NULL_POINTER;
     }
     if rank > MAX_RANK {
         return ONNX_ERR_LIMIT_EXCEEDED;
     }
-    // SAFETY: `dims` and `perm` hold `rank` values (API contract).
+    // SAFETY: `dims` and `perm` are non-NULL and hold `rank` (<= 8) values (API contract).
     let (d, p) = unsafe {
         (
             core::slice::from_raw_parts(dims, rank),
@@ -916,14 +1104,14 @@ pub unsafe extern "C" fn onnx_transpose(
     let Some(n) = product(d) else {
         return ONNX_ERR_INVALID_DIMENSION;
     };
-    // SAFETY: buffers of `n` floats (API contract).
-    match unsafe { (slice(input, n), slice_mut(output, n)) } {
-        (Ok(x), Ok(y)) => {
-            layout::transpose(x, y, d, p);
-            ONNX_OK
-        }
-        (Err(c), _) | (_, Err(c)) => c,
-    }
+    let run = || -> Result<(), c_int> {
+        disjoint(output, n, &[(input, n)])?;
+        // SAFETY: buffers of `n` floats (API contract), checked not to overlap.
+        let (x, y) = unsafe { (slice(input, n)?, slice_mut(output, n)?) };
+        layout::transpose(x, y, d, p);
+        Ok(())
+    };
+    code_of(run())
 }
 
 #[cfg(test)]
@@ -973,11 +1161,252 @@ mod tests {
         assert_eq!(pairs.len(), ErrorCode::ALL.len());
         for (c, e) in pairs {
             assert_eq!(c, e.as_i32());
-            // SAFETY (test): onnx_strerror returns a static NUL-terminated string.
+            // SAFETY: (test) onnx_strerror returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(onnx_strerror(c)) }
                 .to_str()
                 .unwrap();
             assert_eq!(s, e.description());
+        }
+    }
+
+    fn message(e: &onnx_error_t) -> &str {
+        // SAFETY: (test) `report` NUL-terminates the message inside the array.
+        let c = unsafe { CStr::from_ptr(e.message.as_ptr()) };
+        c.to_str().expect("messages stay UTF-8")
+    }
+
+    fn blank() -> onnx_error_t {
+        onnx_error_t {
+            code: 1,
+            message: [b'x' as c_char; 128],
+        }
+    }
+
+    #[test]
+    fn messages_are_cut_between_characters_and_terminated() {
+        let long = "é".repeat(40);
+        let e = err(
+            ErrorCode::ShapeMismatch,
+            "a detail message that takes some room, so the name is cut off",
+        )
+        .with_name(&long);
+        let full = alloc::format!("{e}");
+        assert!(full.len() > 127);
+        let mut out = blank();
+        assert_eq!(report(Some(&mut out), &e), ONNX_ERR_SHAPE_MISMATCH);
+        assert_eq!(out.code, ONNX_ERR_SHAPE_MISMATCH);
+        let m = message(&out);
+        // 92 ASCII bytes, then two-byte characters: the 18th would end at byte 128.
+        assert_eq!(m.len(), 126);
+        assert!(full.starts_with(m));
+        clear(Some(&mut out));
+        assert_eq!((out.code, message(&out)), (0, ""));
+        // A NULL error struct is allowed.
+        assert_eq!(report(None, &e), ONNX_ERR_SHAPE_MISMATCH);
+        let short = err(ErrorCode::NullPointer, "model");
+        report(Some(&mut out), &short);
+        assert_eq!(message(&out), "NULL pointer argument: model");
+    }
+
+    #[test]
+    fn loading_garbage_reports_without_a_handle() {
+        let junk = [0x08u8, 0x01, 0xff];
+        let mut e = blank();
+        let mut m = core::ptr::dangling_mut::<onnx_model_t>();
+        // SAFETY: (test) valid buffers and slots.
+        let rc = unsafe { onnx_model_load_from_memory_ex(junk.as_ptr(), 3, &mut m, &mut e) };
+        assert_eq!((rc, e.code), (ONNX_ERR_MALFORMED, ONNX_ERR_MALFORMED));
+        assert!(m.is_null());
+        assert!(message(&e).starts_with("malformed model"));
+        // SAFETY: (test) as above; NULL arguments are reported.
+        unsafe {
+            assert_eq!(
+                onnx_model_load_from_memory_ex(junk.as_ptr(), 0, &mut m, &mut e),
+                ONNX_ERR_EMPTY_MODEL
+            );
+            assert_eq!(
+                onnx_model_load_ex(core::ptr::null(), &mut m, &mut e),
+                ONNX_ERR_NULL_POINTER
+            );
+            assert_eq!(
+                onnx_model_load_ex(c"x".as_ptr(), core::ptr::null_mut(), &mut e),
+                ONNX_ERR_NULL_POINTER
+            );
+            assert_eq!(
+                onnx_run_ex(
+                    core::ptr::null_mut(),
+                    junk.as_ptr().cast(),
+                    0,
+                    m.cast(),
+                    0,
+                    &mut e
+                ),
+                ONNX_ERR_NULL_POINTER
+            );
+            assert_eq!(message(&e), "NULL pointer argument: model");
+            onnx_model_free(core::ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn kernels_check_parameters_and_overlap() {
+        let x = [1.0f32; 16];
+        let w = [1.0f32; 9];
+        let mut y = [0.0f32; 16];
+        let yp = y.as_mut_ptr();
+        // SAFETY: (test) every pointer holds at least the floats its geometry needs.
+        unsafe {
+            let conv = |dil: usize, group: usize, out: *mut f32, len: usize| {
+                onnx_conv2d(
+                    x.as_ptr(),
+                    1,
+                    1,
+                    4,
+                    4,
+                    w.as_ptr(),
+                    1,
+                    3,
+                    3,
+                    1,
+                    1,
+                    1,
+                    1,
+                    1,
+                    1,
+                    dil,
+                    dil,
+                    group,
+                    core::ptr::null(),
+                    0,
+                    out,
+                    len,
+                )
+            };
+            assert_eq!(conv(1, 1, yp, 16), ONNX_OK);
+            assert_eq!(y[5], 9.0);
+            assert_eq!(y[0], 4.0);
+            assert_eq!(conv(0, 1, yp, 16), ONNX_ERR_INVALID_ARGUMENT);
+            assert_eq!(conv(1, 0, yp, 16), ONNX_ERR_INVALID_ARGUMENT);
+            assert_eq!(conv(1, 2, yp, 16), ONNX_ERR_INVALID_ARGUMENT);
+            assert_eq!(conv(1, 1, yp, 15), ONNX_ERR_BUFFER_LENGTH);
+            assert_eq!(conv(1, 1, core::ptr::null_mut(), 16), ONNX_ERR_NULL_POINTER);
+            // The output over the input.
+            let mut buf = [1.0f32; 32];
+            let b = buf.as_mut_ptr();
+            let rc = onnx_conv2d(
+                b,
+                1,
+                1,
+                4,
+                4,
+                w.as_ptr(),
+                1,
+                3,
+                3,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                core::ptr::null(),
+                0,
+                b.add(8),
+                16,
+            );
+            assert_eq!(rc, ONNX_ERR_INVALID_ARGUMENT);
+            // Misaligned output.
+            let rc = onnx_relu(b.cast::<u8>().add(1).cast::<f32>(), 2);
+            assert_eq!(rc, ONNX_ERR_INVALID_ARGUMENT);
+            // Pooling: pads must be smaller than the kernel.
+            let mut p = [0.0f32; 4];
+            let pp = p.as_mut_ptr();
+            let pool = |pad: usize, out: *mut f32, len: usize| {
+                onnx_maxpool2d(x.as_ptr(), 1, 1, 4, 4, 2, 2, 2, 2, pad, pad, 0, 0, out, len)
+            };
+            assert_eq!(pool(0, pp, 4), ONNX_OK);
+            assert_eq!(pool(2, pp, 9), ONNX_ERR_INVALID_ARGUMENT);
+            assert_eq!(pool(0, pp, 5), ONNX_ERR_BUFFER_LENGTH);
+            assert_eq!(
+                onnx_maxpool2d(x.as_ptr(), 1, 1, 4, 4, 0, 2, 2, 2, 0, 0, 0, 0, pp, 4),
+                ONNX_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                onnx_maxpool2d(
+                    x.as_ptr(),
+                    usize::MAX,
+                    2,
+                    4,
+                    4,
+                    2,
+                    2,
+                    2,
+                    2,
+                    0,
+                    0,
+                    0,
+                    0,
+                    pp,
+                    4
+                ),
+                ONNX_ERR_INVALID_DIMENSION
+            );
+            // Dense: overlap and sizes.
+            let rc = onnx_dense(b, 1, 4, b.add(4), 2, core::ptr::null(), b.add(5), 2);
+            assert_eq!(rc, ONNX_ERR_INVALID_ARGUMENT);
+            let rc = onnx_dense(b, 1, 4, b.add(4), 2, core::ptr::null(), b.add(12), 2);
+            assert_eq!(rc, ONNX_OK);
+            assert_eq!(buf[12], 4.0);
+            let rc = onnx_dense(b, usize::MAX, 4, b, 2, core::ptr::null(), pp, 4);
+            assert_eq!(rc, ONNX_ERR_INVALID_DIMENSION);
+            // Softmax: in place is fine, partial overlap is not.
+            assert_eq!(onnx_softmax(b, b, 2, 4), ONNX_OK);
+            assert!((buf[0] - 0.25).abs() < 1e-6);
+            assert_eq!(onnx_softmax(b, b.add(1), 2, 4), ONNX_ERR_INVALID_ARGUMENT);
+            // Transpose: permutation, rank, overlap.
+            let dims = [2usize, 3];
+            let t = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+            let mut tt = [0.0f32; 6];
+            let tp = tt.as_mut_ptr();
+            assert_eq!(
+                onnx_transpose(t.as_ptr(), tp, dims.as_ptr(), [1usize, 0].as_ptr(), 2),
+                ONNX_OK
+            );
+            assert_eq!(tt, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+            let bad = [1usize, 1];
+            assert_eq!(
+                onnx_transpose(t.as_ptr(), tp, dims.as_ptr(), bad.as_ptr(), 2),
+                ONNX_ERR_INVALID_ARGUMENT
+            );
+            let out_of_range = [0usize, 2];
+            assert_eq!(
+                onnx_transpose(t.as_ptr(), tp, dims.as_ptr(), out_of_range.as_ptr(), 2),
+                ONNX_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                onnx_transpose(b, b.add(2), dims.as_ptr(), [1usize, 0].as_ptr(), 2),
+                ONNX_ERR_INVALID_ARGUMENT
+            );
+        }
+    }
+
+    #[test]
+    fn strerror_covers_zero_every_code_and_unknown() {
+        let text = |c: c_int| {
+            // SAFETY: (test) onnx_strerror returns static NUL-terminated strings.
+            unsafe { CStr::from_ptr(onnx_strerror(c)) }
+                .to_str()
+                .unwrap()
+        };
+        assert_eq!(text(0), "ok");
+        assert_eq!(text(-25), "unknown error code");
+        assert_eq!(text(1), "unknown error code");
+        assert_eq!(text(c_int::MIN), "unknown error code");
+        for c in ErrorCode::ALL {
+            assert_eq!(text(c.as_i32()), c.description());
         }
     }
 }

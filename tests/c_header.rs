@@ -34,6 +34,20 @@ fn committed_header_is_current() {
         "void onnx_model_free(onnx_model_t *model);",
         "const char *onnx_strerror(int code);",
         "typedef struct onnx_model onnx_model_t;",
+        "int onnx_model_load_ex(const char *path, onnx_model_t **out, struct onnx_error_t *err_out);",
+        "int onnx_model_load_from_memory_ex(const uint8_t *data,",
+        "int onnx_run_ex(onnx_model_t *model,",
+        "char message[128];",
+        "int onnx_model_initializer(const onnx_model_t *model,",
+        "int onnx_model_info_to(const onnx_model_t *model,",
+        "int onnx_conv2d(const float *input,",
+        "int onnx_relu(float *data, size_t len);",
+        "int onnx_maxpool2d(const float *input,",
+        "int onnx_dense(const float *input,",
+        "int onnx_softmax(const float *input, float *output, size_t rows, size_t cols);",
+        "int onnx_transpose(const float *input,",
+        "#define ONNX_ERR_NULL_POINTER -1",
+        "#define ONNX_ERR_NOT_SUPPORTED -24",
     ] {
         assert!(text.contains(f), "header lacks `{f}`");
     }

@@ -39,3 +39,41 @@ pub fn console_write(text: &str) {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("rtonnx-host-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    #[test]
+    fn each_failure_has_its_code() {
+        let missing = temp("missing.onnx");
+        let e = read_file(missing.to_str().unwrap()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::FileNotFound);
+        assert!(missing.to_str().unwrap().starts_with(e.name()));
+
+        let empty = temp("empty.onnx");
+        std::fs::write(&empty, b"").unwrap();
+        let e = read_file(empty.to_str().unwrap()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::EmptyModel);
+
+        // A directory opens on Linux but cannot be read.
+        let dir = temp("dir.onnx");
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = read_file(dir.to_str().unwrap()).unwrap_err();
+        assert!(matches!(
+            e.code(),
+            ErrorCode::FileRead | ErrorCode::FileNotFound
+        ));
+
+        let ok = temp("bytes.onnx");
+        std::fs::write(&ok, [1u8, 2, 3]).unwrap();
+        assert_eq!(read_file(ok.to_str().unwrap()).unwrap(), vec![1, 2, 3]);
+        let _ = std::fs::remove_dir_all(ok.parent().unwrap());
+    }
+}
