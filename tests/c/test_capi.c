@@ -211,6 +211,11 @@ static void test_errors(const char *tmp) {
     CHECK(onnx_model_load_ex(path, &m, &e) == ONNX_ERR_FILE_NOT_FOUND);
     CHECK(memchr(e.message, '\0', sizeof e.message) != NULL);
     CHECK(strncmp(e.message, "model file not found", 20) == 0 && strstr(e.message, "/aaaaaaaa") != NULL);
+    /* A path that is not UTF-8 (Latin-1 e-acute): refused with a code before any file access. */
+    m = (onnx_model_t *)&e;
+    CHECK(onnx_model_load_ex("/tmp/caf\xe9.onnx", &m, &e) == ONNX_ERR_INVALID_ARGUMENT && m == NULL);
+    CHECK(e.code == ONNX_ERR_INVALID_ARGUMENT && strstr(e.message, "UTF-8") != NULL);
+    CHECK(onnx_model_load("/tmp/caf\xe9.onnx") == NULL);
 
     snprintf(path, sizeof path, "%s/empty.onnx", tmp);
     write_file(path, "", 0);
@@ -464,6 +469,7 @@ static void test_kernels(const char *sm_path) {
     CHECK(onnx_model_initializer(m, "W3", &w3, &wl, NULL, 4) == ONNX_ERR_NULL_POINTER);
     CHECK(onnx_model_initializer(m, "nope", &w3, &wl, dims, 4) == ONNX_ERR_INVALID_ARGUMENT);
     CHECK(onnx_model_initializer(m, NULL, &w3, &wl, dims, 4) == ONNX_ERR_NULL_POINTER);
+    CHECK(onnx_model_initializer(m, "W\xff", &w3, &wl, dims, 4) == ONNX_ERR_INVALID_ARGUMENT); /* not UTF-8 */
     CHECK(onnx_model_initializer(m, "W3", NULL, &wl, dims, 4) == ONNX_ERR_NULL_POINTER);
     CHECK(onnx_model_initializer(m, "W3", &w3, NULL, dims, 4) == ONNX_ERR_NULL_POINTER);
     if (w3 && b3 && wl == 18 && bl == 2) {
