@@ -5,11 +5,28 @@
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Mutex;
 
 struct Failing;
 
-static ARMED: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    // Only the test thread that armed the allocator is counted and refused: the harness and
+    // other tests running at the same time allocate normally.
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Serialises the tests: they share the counters.
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn armed() -> bool {
+    ARMED.try_with(Cell::get).unwrap_or(false)
+}
+
+fn arm(on: bool) {
+    ARMED.with(|a| a.set(on));
+}
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 static FAIL_AT: AtomicUsize = AtomicUsize::new(usize::MAX);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -18,7 +35,7 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 // SAFETY (test): forwards to the system allocator; only refuses (returns null) when armed.
 unsafe impl GlobalAlloc for Failing {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if ARMED.load(SeqCst) {
+        if armed() {
             let n = COUNT.fetch_add(1, SeqCst);
             if n == FAIL_AT.load(SeqCst) {
                 return std::ptr::null_mut();
@@ -29,13 +46,13 @@ unsafe impl GlobalAlloc for Failing {
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        if ARMED.load(SeqCst) {
+        if armed() {
             LIVE.fetch_sub(l.size().min(LIVE.load(SeqCst)), SeqCst);
         }
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        if ARMED.load(SeqCst) {
+        if armed() {
             let n = COUNT.fetch_add(1, SeqCst);
             if n == FAIL_AT.load(SeqCst) {
                 return std::ptr::null_mut();
@@ -55,16 +72,17 @@ static ALLOC: Failing = Failing;
 fn load_failing(bytes: &[u8], fail_at: usize) -> (Result<(), rtonnx::ErrorCode>, usize) {
     COUNT.store(0, SeqCst);
     FAIL_AT.store(fail_at, SeqCst);
-    ARMED.store(true, SeqCst);
+    arm(true);
     let r = rtonnx::Model::from_bytes(bytes)
         .map(drop)
         .map_err(|e| e.code());
-    ARMED.store(false, SeqCst);
+    arm(false);
     (r, COUNT.load(SeqCst))
 }
 
 #[test]
 fn every_failed_allocation_of_a_load_is_an_out_of_memory_error() {
+    let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = support::shared_dir().join("models/keras2onnx");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let files = [
@@ -95,6 +113,7 @@ fn every_failed_allocation_of_a_load_is_an_out_of_memory_error() {
 
 #[test]
 fn a_load_allocates_a_bounded_multiple_of_the_file_plus_the_arena() {
+    let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = support::shared_dir().join("models/keras2onnx");
     for name in ["mnist-sm.onnx", "mnist-lg.onnx"] {
         let bytes = std::fs::read(dir.join(name)).unwrap();
@@ -102,9 +121,9 @@ fn a_load_allocates_a_bounded_multiple_of_the_file_plus_the_arena() {
         PEAK.store(0, SeqCst);
         COUNT.store(0, SeqCst);
         FAIL_AT.store(usize::MAX, SeqCst);
-        ARMED.store(true, SeqCst);
+        arm(true);
         let m = rtonnx::Model::from_bytes(&bytes).unwrap();
-        ARMED.store(false, SeqCst);
+        arm(false);
         let peak = PEAK.load(SeqCst);
         let bound = 12 * bytes.len() + m.arena_bytes();
         println!(
