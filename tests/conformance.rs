@@ -184,8 +184,11 @@ fn main() {
                 } else {
                     failed += 1;
                 }
-                let tag = if known.contains(name) { "known" } else { "NEW" };
-                println!("FAILED ({tag}) {name}: {why}");
+                if known.contains(name) {
+                    println!("known failure (listed) {name}: {why}");
+                } else {
+                    println!("FAILED (not listed) {name}: {why}");
+                }
                 if !known.contains(name) {
                     unexpected.push(name.clone());
                 }
