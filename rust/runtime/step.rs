@@ -66,53 +66,36 @@ impl<'w> Weights<'w> {
     }
 }
 
-/// A fixed-capacity list of dimensions (no allocation at run time).
+/// A fixed-capacity list of per-axis values (no allocation at run time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Dims {
+pub struct AxisValues<T> {
     len: usize,
-    dims: [usize; MAX_RANK],
+    values: [T; MAX_RANK],
 }
 
-impl Dims {
-    /// Copies `dims`, failing beyond [`MAX_RANK`].
-    pub fn new(dims: &[usize]) -> Result<Dims> {
-        let mut d = Dims::default();
+/// Dimensions, starts, permutations.
+pub type Dims = AxisValues<usize>;
+/// Signed per-axis values (pads, steps).
+pub type SignedDims = AxisValues<i64>;
+
+impl<T: Copy + Default> AxisValues<T> {
+    /// Copies `values`, failing beyond [`MAX_RANK`].
+    pub fn new(values: &[T]) -> Result<AxisValues<T>> {
+        let mut d = AxisValues {
+            len: 0,
+            values: [T::default(); MAX_RANK],
+        };
         let dst = d
-            .dims
-            .get_mut(..dims.len())
+            .values
+            .get_mut(..values.len())
             .ok_or(err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
-        dst.copy_from_slice(dims);
-        d.len = dims.len();
-        Ok(d)
-    }
-    /// The dimensions.
-    pub fn as_slice(&self) -> &[usize] {
-        self.dims.get(..self.len).unwrap_or(&[])
-    }
-}
-
-/// Signed per-axis values (pads), fixed capacity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct SignedDims {
-    len: usize,
-    dims: [i64; MAX_RANK],
-}
-
-impl SignedDims {
-    /// Copies `dims`, failing beyond [`MAX_RANK`].
-    pub fn new(dims: &[i64]) -> Result<SignedDims> {
-        let mut d = SignedDims::default();
-        let dst = d
-            .dims
-            .get_mut(..dims.len())
-            .ok_or(err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
-        dst.copy_from_slice(dims);
-        d.len = dims.len();
+        dst.copy_from_slice(values);
+        d.len = values.len();
         Ok(d)
     }
     /// The values.
-    pub fn as_slice(&self) -> &[i64] {
-        self.dims.get(..self.len).unwrap_or(&[])
+    pub fn as_slice(&self) -> &[T] {
+        self.values.get(..self.len).unwrap_or(&[])
     }
 }
 
