@@ -60,8 +60,8 @@ fn read_file(path: &Path) -> Result<Vec<u8>, MnistError> {
 }
 
 fn be32(b: &[u8], at: usize) -> Option<usize> {
-    let s = b.get(at..at + 4)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes(s.try_into().ok()?) as usize)
 }
 
 /// Parses IDX bytes: `dims` is 1 for labels, 3 for images. Returns the dims and the payload.
@@ -77,7 +77,7 @@ pub fn parse_idx(bytes: &[u8], dims: usize) -> Result<(Vec<usize>, &[u8]), &'sta
         count = count.checked_mul(d).ok_or("dimensions overflow")?;
         shape.push(d);
     }
-    let data = &bytes[(4 + 4 * dims).min(bytes.len())..];
+    let data = bytes.get(4 + 4 * dims..).unwrap_or_default();
     if data.len() != count {
         return Err("payload size does not match the dimensions");
     }
@@ -101,7 +101,10 @@ pub fn load(dir: &Path, prefix: &str) -> Result<MnistSet, MnistError> {
     let lb = read_file(&lp)?;
     let (ishape, idata) = parse_idx(&ib, 3).map_err(|w| MnistError::Format(ip.clone(), w))?;
     let (lshape, ldata) = parse_idx(&lb, 1).map_err(|w| MnistError::Format(lp.clone(), w))?;
-    if ishape[0] != lshape[0] {
+    let (&[count, rows, cols], &[labels]) = (ishape.as_slice(), lshape.as_slice()) else {
+        return Err(MnistError::Format(ip, "not a rank-3 image file"));
+    };
+    if count != labels {
         return Err(MnistError::Format(
             lp,
             "label count differs from image count",
@@ -111,8 +114,8 @@ pub fn load(dir: &Path, prefix: &str) -> Result<MnistSet, MnistError> {
         return Err(MnistError::Format(lp, "label above 9"));
     }
     Ok(MnistSet {
-        rows: ishape[1],
-        cols: ishape[2],
+        rows,
+        cols,
         images: idata.to_vec(),
         labels: ldata.to_vec(),
     })
@@ -153,7 +156,8 @@ impl MnistSet {
         if let Some(img) = self.image(i) {
             for row in img.chunks(self.cols.max(1)) {
                 for &p in row {
-                    let c = RAMP[(usize::from(p) * (RAMP.len() - 1) + 127) / 255];
+                    let level = (usize::from(p) * (RAMP.len() - 1) + 127) / 255;
+                    let c = RAMP.get(level).copied().unwrap_or(b'@');
                     s.push(c as char);
                     s.push(c as char);
                 }

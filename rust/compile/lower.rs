@@ -159,6 +159,8 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
             .checked_add(b.len)
             .ok_or(err(ErrorCode::LimitExceeded, "folded tensors too large"))?;
     }
+    // The evaluation buffers count against the folding budget before they are allocated.
+    cx.check_fold(arena_len)?;
     let steps = cx.steps.get(first_step..).unwrap_or(&[]);
     let mut resolved = Vec::new();
     for step in steps {
@@ -232,13 +234,8 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
                     .get(local)
                     .ok_or(err(ErrorCode::InvalidArgument, "buffer"))?;
                 let data = super::to_vec(arena.get(off..off + len).unwrap_or(&[]))?;
+                cx.check_fold(len)?;
                 cx.folded_elements = cx.folded_elements.saturating_add(len);
-                if cx.folded_elements > cx.fold_budget {
-                    return Err(err(
-                        ErrorCode::LimitExceeded,
-                        "constants computed at load time exceed the budget",
-                    ));
-                }
                 let c = cx.consts.len();
                 push(&mut cx.consts, ConstData::F32(data.into()))?;
                 if let Some(slot) = buffer_const.get_mut(local) {

@@ -742,6 +742,7 @@ pub(crate) fn constant_of_shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inp
         "ConstantOfShape shape must be known at load time",
     )?)?;
     let len = numel(&dims)?;
+    cx.check_fold(len)?;
     let value = match Attrs::new(node).tensor("value")? {
         Some(t) => tensor::from_desc(t, false)?.1.into_owned()?,
         None => ConstData::F32(to_vec(&[0.0])?.into()),

@@ -35,6 +35,10 @@ pub const IR_RANGE: (i64, i64) = (3, 14);
 /// Largest number of elements of a tensor computed at load time or planned in the arena.
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 24;
 
+/// Constants computed at load time (folded shape chains, ConstantOfShape, constant
+/// subgraphs) may total the file's length in elements (4x its bytes) plus this many.
+pub const FOLD_BUDGET_EXTRA: usize = 16 * 1024;
+
 /// A tensor value during compilation.
 #[derive(Clone, Debug)]
 pub(crate) struct Value {
@@ -127,14 +131,21 @@ pub(crate) fn string_of(s: &str) -> Result<String> {
     Ok(out)
 }
 
-/// Number of elements of a shape, failing on overflow or above the limit.
-pub(crate) fn numel(shape: &[usize]) -> Result<usize> {
+/// Number of elements of a shape, failing on overflow (no size limit: for tensors whose data
+/// is in the file, which bounds them).
+pub(crate) fn element_count(shape: &[usize]) -> Result<usize> {
     let mut n: usize = 1;
     for &d in shape {
         n = n
             .checked_mul(d)
             .ok_or(err(ErrorCode::InvalidDimension, "element count overflows"))?;
     }
+    Ok(n)
+}
+
+/// Number of elements of a shape, failing on overflow or above the limit.
+pub(crate) fn numel(shape: &[usize]) -> Result<usize> {
+    let n = element_count(shape)?;
     if n > MAX_TENSOR_ELEMENTS {
         return Err(err(
             ErrorCode::LimitExceeded,
@@ -220,6 +231,19 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// Fails with `LimitExceeded` when `n` more elements computed at load time would exceed
+    /// the budget; called before allocating them, so a hostile shape cannot make load
+    /// allocate more than a small multiple of the file size.
+    pub(crate) fn check_fold(&self, n: usize) -> Result<()> {
+        if self.folded_elements.saturating_add(n) > self.fold_budget {
+            return Err(err(
+                ErrorCode::LimitExceeded,
+                "constants computed at load time exceed the budget",
+            ));
+        }
+        Ok(())
+    }
+
     /// Defines `out` as a constant.
     pub(crate) fn define_const(
         &mut self,
@@ -231,13 +255,8 @@ impl<'a> Ctx<'a> {
         if data.len() != n {
             return Err(err(ErrorCode::DataSize, "folded tensor size"));
         }
+        self.check_fold(n)?;
         self.folded_elements = self.folded_elements.saturating_add(n);
-        if self.folded_elements > self.fold_budget {
-            return Err(err(
-                ErrorCode::LimitExceeded,
-                "constants computed at load time exceed the budget",
-            ));
-        }
         let dtype = data.dtype();
         let id = self.consts.len();
         push(&mut self.consts, data)?;
@@ -482,7 +501,7 @@ pub(crate) fn compile<'a>(
         steps: Vec::new(),
         infos: Vec::new(),
         folded_elements: 0,
-        fold_budget: file_len.saturating_mul(4).saturating_add(1 << 20),
+        fold_budget: file_len.saturating_add(FOLD_BUDGET_EXTRA),
     };
 
     // Initializers become constants.

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::numel;
+use super::element_count;
 use crate::decode::model::{data_type, FloatData, TensorDesc};
 use crate::error::{err, ErrorCode, Result};
 
@@ -124,7 +124,9 @@ pub(crate) fn from_desc<'a>(
         return Err(err(ErrorCode::NotSupported, "external tensor data").with_name(t.name));
     }
     let shape = dims(t)?;
-    let n = numel(&shape).map_err(|e| e.with_name(t.name))?;
+    // The data must be in the file, so it bounds the count: a count the data does not hold is
+    // `DataSize`, checked below before anything is allocated.
+    let n = element_count(&shape).map_err(|e| e.with_name(t.name))?;
     let data = match t.data_type {
         data_type::FLOAT => {
             let packed = match (t.raw_data, &t.float_data) {
@@ -148,10 +150,9 @@ pub(crate) fn from_desc<'a>(
                 v.try_reserve_exact(n)?;
                 match &t.float_data {
                     FloatData::None => {}
-                    FloatData::Packed(b) => v.extend(
-                        b.chunks_exact(4)
-                            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                    ),
+                    FloatData::Packed(b) => {
+                        v.extend(b.chunks_exact(4).map(crate::decode::wire::f32_le))
+                    }
                     FloatData::Values(vals) => v.extend_from_slice(vals),
                 }
                 ConstData::F32(v.into())

@@ -7,7 +7,7 @@
 
 use alloc::vec::Vec;
 
-use super::wire::{expect, utf8, Reader, WireType};
+use super::wire::{expect, f32_le, utf8, Reader, WireType};
 use crate::error::{err, ErrorCode, Result};
 
 /// `TensorProto.DataType` values the decoder names.
@@ -83,8 +83,8 @@ impl FloatData<'_> {
         match self {
             FloatData::None => None,
             FloatData::Packed(b) => {
-                let s = b.get(i.checked_mul(4)?..i.checked_mul(4)?.checked_add(4)?)?;
-                Some(f32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+                let at = i.checked_mul(4)?;
+                b.get(at..at.checked_add(4)?).map(f32_le)
             }
             FloatData::Values(v) => v.get(i).copied(),
         }
@@ -266,11 +266,7 @@ fn repeated_f32(r: &mut Reader<'_>, wire: WireType, out: &mut Vec<f32>) -> Resul
                 ));
             }
             out.try_reserve(bytes.len() / 4)?;
-            out.extend(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
+            out.extend(bytes.chunks_exact(4).map(f32_le));
             Ok(())
         }
         _ => Err(err(ErrorCode::Malformed, "field has the wrong wire type")),
@@ -301,10 +297,7 @@ fn merge_float_data<'a>(fd: &mut FloatData<'a>, r: &mut Reader<'a>, wire: WireTy
         FloatData::Packed(b) => {
             let mut v = Vec::new();
             v.try_reserve(b.len() / 4)?;
-            v.extend(
-                b.chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
+            v.extend(b.chunks_exact(4).map(f32_le));
             v
         }
         FloatData::Values(v) => v,

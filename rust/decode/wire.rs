@@ -229,3 +229,9 @@ mod tests {
         assert!(huge.bytes().is_err());
     }
 }
+
+/// A little-endian `f32` from a 4-byte slice (from `chunks_exact(4)`); any other length,
+/// which callers never pass, reads as 0.0 instead of panicking.
+pub(crate) fn f32_le(bytes: &[u8]) -> f32 {
+    bytes.try_into().map(f32::from_le_bytes).unwrap_or(0.0)
+}
