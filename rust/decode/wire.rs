@@ -181,6 +181,12 @@ pub fn utf8(bytes: &[u8]) -> Result<&str> {
     core::str::from_utf8(bytes).map_err(|_| malformed("string is not UTF-8"))
 }
 
+/// A little-endian `f32` from a 4-byte slice (from `chunks_exact(4)`); any other length,
+/// which callers never pass, reads as 0.0 instead of panicking.
+pub(crate) fn f32_le(bytes: &[u8]) -> f32 {
+    bytes.try_into().map(f32::from_le_bytes).unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,10 +234,4 @@ mod tests {
         let mut huge = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
         assert!(huge.bytes().is_err());
     }
-}
-
-/// A little-endian `f32` from a 4-byte slice (from `chunks_exact(4)`); any other length,
-/// which callers never pass, reads as 0.0 instead of panicking.
-pub(crate) fn f32_le(bytes: &[u8]) -> f32 {
-    bytes.try_into().map(f32::from_le_bytes).unwrap_or(0.0)
 }
