@@ -163,6 +163,12 @@ typedef struct onnx_error_t {
   char message[128];
 } onnx_error_t;
 
+/*
+ A clock for profiling: returns the current time in any unit (cycles, microseconds,
+ instructions); differences are taken with wrapping 32-bit arithmetic.
+ */
+typedef uint32_t (*onnx_clock_fn)(void *ctx);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -268,6 +274,31 @@ int onnx_model_info_to(const onnx_model_t *model, void (*write)(void *ctx, const
  Prints the per-step table and totals on the console (stdout / `rt_kprintf`).
  */
 void onnx_model_info(const onnx_model_t *model);
+
+/*
+ Number of nodes (plan steps) of the model: the length of the profile arrays. 0 for NULL.
+ */
+size_t onnx_model_num_nodes(const onnx_model_t *model);
+
+/*
+ Runs input 0 -> output 0 like `onnx_run_ex`, calling `clock(clock_ctx)` before the first
+ node and after each node, and stores each node's elapsed clock units in `node_ticks`
+ (`num_ticks` must be at least `onnx_model_num_nodes`). Print them with
+ `onnx_model_profile`. Returns 0 or a negative code, with details in `err_out`.
+ */
+int onnx_run_profiled_ex(onnx_model_t *model, const float *input, size_t input_len, float *output, size_t output_len, onnx_clock_fn clock, void *clock_ctx, uint32_t *node_ticks, size_t num_ticks, struct onnx_error_t *err_out);
+
+/*
+ Writes the per-node profile (op, name, MACs, output bytes, `node_ticks`, share of the
+ total) through `write(ctx, text)` a line at a time; `unit` names the clock (e.g.
+ "cycles"; NULL means "ticks"). Like NNoM's `model_stat()`.
+ */
+int onnx_model_profile_to(const onnx_model_t *model, const uint32_t *node_ticks, size_t num_ticks, const char *unit, void (*write)(void *ctx, const char *text), void *ctx);
+
+/*
+ Prints the per-node profile on the console (see `onnx_model_profile_to`).
+ */
+int onnx_model_profile(const onnx_model_t *model, const uint32_t *node_ticks, size_t num_ticks, const char *unit);
 
 /*
  Releases a model. NULL is a no-op.

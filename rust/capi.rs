@@ -320,6 +320,47 @@ pub unsafe extern "C" fn onnx_model_load_static(data: *const u8, len: usize) -> 
     m
 }
 
+/// Checks the buffers of a run against the model and turns them into slices.
+///
+/// # Safety
+/// Non-NULL `input`/`output` must point to `input_len`/`output_len` readable/writable floats
+/// that stay valid for `'b` and that nothing else accesses meanwhile (API contract).
+unsafe fn run_buffers<'b>(
+    model: &Model,
+    input: *const f32,
+    input_len: usize,
+    output: *mut f32,
+    output_len: usize,
+) -> Result<(&'b [f32], &'b mut [f32]), Error> {
+    if input.is_null() || output.is_null() {
+        return Err(err(ErrorCode::NullPointer, "input or output"));
+    }
+    if input_len != model.input_len() {
+        return Err(err(ErrorCode::BufferLength, "input_len"));
+    }
+    if output_len != model.output_len() {
+        return Err(err(ErrorCode::BufferLength, "output_len"));
+    }
+    if overlaps(input, input_len, output, output_len) {
+        return Err(err(ErrorCode::InvalidArgument, "input and output overlap"));
+    }
+    if check_buffer(input, input_len).is_err() || check_buffer(output, output_len).is_err() {
+        return Err(err(
+            ErrorCode::InvalidArgument,
+            "buffer not aligned for float",
+        ));
+    }
+    // SAFETY: non-NULL, aligned buffers of the stated lengths (API contract), checked not to
+    // overlap each other; they cannot alias the model's own memory, which the caller never
+    // sees.
+    Ok(unsafe {
+        (
+            core::slice::from_raw_parts(input, input_len),
+            core::slice::from_raw_parts_mut(output, output_len),
+        )
+    })
+}
+
 /// Runs input 0 -> output 0. `input_len`/`output_len` are element counts and must equal
 /// `onnx_model_input_len` / `onnx_model_output_len`; the input is in the model's declared
 /// layout (NHWC for Keras exports, NCHW for most others). The two buffers must not overlap.
@@ -339,34 +380,10 @@ pub unsafe extern "C" fn onnx_run_ex(
     let Some(m) = (unsafe { model.as_mut() }) else {
         return report(e, &err(ErrorCode::NullPointer, "model"));
     };
-    if input.is_null() || output.is_null() {
-        return report(e, &err(ErrorCode::NullPointer, "input or output"));
-    }
-    if input_len != m.model.input_len() {
-        return report(e, &err(ErrorCode::BufferLength, "input_len"));
-    }
-    if output_len != m.model.output_len() {
-        return report(e, &err(ErrorCode::BufferLength, "output_len"));
-    }
-    if overlaps(input, input_len, output, output_len) {
-        return report(
-            e,
-            &err(ErrorCode::InvalidArgument, "input and output overlap"),
-        );
-    }
-    if check_buffer(input, input_len).is_err() || check_buffer(output, output_len).is_err() {
-        return report(
-            e,
-            &err(ErrorCode::InvalidArgument, "buffer not aligned for float"),
-        );
-    }
-    // SAFETY: non-NULL buffers of the stated lengths (API contract), checked not to overlap
-    // each other; they cannot alias the model's own memory, which the caller never sees.
-    let (x, y) = unsafe {
-        (
-            core::slice::from_raw_parts(input, input_len),
-            core::slice::from_raw_parts_mut(output, output_len),
-        )
+    // SAFETY: forwarded API contract for the buffers.
+    let (x, y) = match unsafe { run_buffers(&m.model, input, input_len, output, output_len) } {
+        Ok(b) => b,
+        Err(er) => return report(e, &er),
     };
     match m.model.run(x, y) {
         Ok(()) => {
@@ -598,6 +615,151 @@ pub unsafe extern "C" fn onnx_model_info(model: *const onnx_model_t) {
     if let Some(m) = unsafe { model_ref(model) } {
         let _ = m.write_info(&mut Console);
     }
+}
+
+/// A clock for profiling: returns the current time in any unit (cycles, microseconds,
+/// instructions); differences are taken with wrapping 32-bit arithmetic.
+pub type onnx_clock_fn = Option<unsafe extern "C" fn(ctx: *mut c_void) -> u32>;
+
+/// Number of nodes (plan steps) of the model: the length of the profile arrays. 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn onnx_model_num_nodes(model: *const onnx_model_t) -> usize {
+    // SAFETY: forwarded API contract for the handle.
+    unsafe { model_ref(model) }.map_or(0, |m| m.nodes().len())
+}
+
+/// Runs input 0 -> output 0 like `onnx_run_ex`, calling `clock(clock_ctx)` before the first
+/// node and after each node, and stores each node's elapsed clock units in `node_ticks`
+/// (`num_ticks` must be at least `onnx_model_num_nodes`). Print them with
+/// `onnx_model_profile`. Returns 0 or a negative code, with details in `err_out`.
+#[no_mangle]
+pub unsafe extern "C" fn onnx_run_profiled_ex(
+    model: *mut onnx_model_t,
+    input: *const f32,
+    input_len: usize,
+    output: *mut f32,
+    output_len: usize,
+    clock: onnx_clock_fn,
+    clock_ctx: *mut c_void,
+    node_ticks: *mut u32,
+    num_ticks: usize,
+    err_out: *mut onnx_error_t,
+) -> c_int {
+    // SAFETY: forwarded API contract for `err_out`.
+    let e = unsafe { error_slot(err_out) };
+    // SAFETY: a non-NULL handle comes from `onnx_model_load*` and is used by one thread.
+    let Some(m) = (unsafe { model.as_mut() }) else {
+        return report(e, &err(ErrorCode::NullPointer, "model"));
+    };
+    let (Some(clock), false) = (clock, node_ticks.is_null()) else {
+        return report(e, &err(ErrorCode::NullPointer, "clock or node_ticks"));
+    };
+    if num_ticks < m.model.nodes().len() {
+        return report(e, &err(ErrorCode::BufferLength, "num_ticks"));
+    }
+    if !node_ticks.is_aligned() {
+        return report(
+            e,
+            &err(ErrorCode::InvalidArgument, "node_ticks not aligned"),
+        );
+    }
+    // SAFETY: forwarded API contract for the buffers.
+    let (x, y) = match unsafe { run_buffers(&m.model, input, input_len, output, output_len) } {
+        Ok(b) => b,
+        Err(er) => return report(e, &er),
+    };
+    // SAFETY: non-NULL, aligned array of `num_ticks` u32 owned by the caller (API contract);
+    // the model never hands out its own memory, so it cannot alias the other buffers unless
+    // the caller breaks the contract.
+    let ticks = unsafe { core::slice::from_raw_parts_mut(node_ticks, num_ticks) };
+    // SAFETY: the callback and its context come from the caller (API contract).
+    let mut now = || unsafe { clock(clock_ctx) };
+    match m.model.run_profiled(x, y, &mut now, ticks) {
+        Ok(()) => {
+            clear(e);
+            ONNX_OK
+        }
+        Err(er) => report(e, &er),
+    }
+}
+
+/// Writes the per-node profile (op, name, MACs, output bytes, `node_ticks`, share of the
+/// total) through `write(ctx, text)` a line at a time; `unit` names the clock (e.g.
+/// "cycles"; NULL means "ticks"). Like NNoM's `model_stat()`.
+#[no_mangle]
+pub unsafe extern "C" fn onnx_model_profile_to(
+    model: *const onnx_model_t,
+    node_ticks: *const u32,
+    num_ticks: usize,
+    unit: *const c_char,
+    write: Option<unsafe extern "C" fn(ctx: *mut c_void, text: *const c_char)>,
+    ctx: *mut c_void,
+) -> c_int {
+    let Some(write) = write else {
+        return ONNX_ERR_NULL_POINTER;
+    };
+    let mut cb = Callback {
+        write,
+        ctx,
+        buf: [0; 128],
+        len: 0,
+    };
+    // SAFETY: forwarded API contract.
+    let rc = unsafe { write_profile(model, node_ticks, num_ticks, unit, &mut cb) };
+    cb.flush();
+    rc
+}
+
+/// Prints the per-node profile on the console (see `onnx_model_profile_to`).
+#[no_mangle]
+pub unsafe extern "C" fn onnx_model_profile(
+    model: *const onnx_model_t,
+    node_ticks: *const u32,
+    num_ticks: usize,
+    unit: *const c_char,
+) -> c_int {
+    // SAFETY: forwarded API contract.
+    unsafe { write_profile(model, node_ticks, num_ticks, unit, &mut Console) }
+}
+
+/// Shared body of the two profile printers.
+///
+/// # Safety
+/// `model` is NULL or a live handle; `node_ticks` is NULL or `num_ticks` readable u32; `unit`
+/// is NULL or a NUL-terminated string.
+unsafe fn write_profile(
+    model: *const onnx_model_t,
+    node_ticks: *const u32,
+    num_ticks: usize,
+    unit: *const c_char,
+    w: &mut dyn core::fmt::Write,
+) -> c_int {
+    // SAFETY: forwarded API contract for the handle.
+    let Some(m) = (unsafe { model_ref(model) }) else {
+        return ONNX_ERR_NULL_POINTER;
+    };
+    if node_ticks.is_null() {
+        return ONNX_ERR_NULL_POINTER;
+    }
+    if num_ticks < m.nodes().len() {
+        return ONNX_ERR_BUFFER_LENGTH;
+    }
+    if !node_ticks.is_aligned() {
+        return ONNX_ERR_INVALID_ARGUMENT;
+    }
+    let unit = if unit.is_null() {
+        "ticks"
+    } else {
+        // SAFETY: a non-NULL `unit` is NUL-terminated (API contract).
+        match unsafe { core::ffi::CStr::from_ptr(unit) }.to_str() {
+            Ok(u) => u,
+            Err(_) => return ONNX_ERR_INVALID_ARGUMENT,
+        }
+    };
+    // SAFETY: non-NULL, aligned, `num_ticks` readable u32 (API contract).
+    let ticks = unsafe { core::slice::from_raw_parts(node_ticks, num_ticks) };
+    let _ = m.write_profile(ticks, unit, w);
+    ONNX_OK
 }
 
 /// Releases a model. NULL is a no-op.

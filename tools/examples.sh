@@ -112,6 +112,12 @@ done
 HEAP=131072
 
 echo
+echo "== onnx_stat: per-node profile"
+run stat "$MODEL" 0 "weights 2016 B" all onnx_stat mnist-sm.onnx 0
+run stat "$MODEL" 3 "" all onnx_stat "$SHARED/models/keras2onnx/mnist-lg.onnx" 3
+run error - 0 "cannot load /nonexistent.onnx" short onnx_stat /nonexistent.onnx 0
+
+echo
 echo "== onnx_mnist and mnist_sm built for the original package's keras2onnx mnist-sm (HWC flatten, MatMul + Add)"
 K2O="$SHARED/models/keras2onnx/mnist-sm.onnx"
 KDIR="$OUT/keras2onnx"

@@ -56,6 +56,41 @@ def elf_size(elf):
     return int(out[0]), int(out[1]), int(out[2])
 
 
+def node_profile(log, marks, failures):
+    """The exact instructions of each node of one profiled inference: the firmware's clock
+    callback runs icount_mark() before the first node and after each node, then twice back to
+    back (the clock's own cost, subtracted). Rows come from the firmware's profile table."""
+    m = re.search(r'^PROFILE nodes (\d+)$', log, re.M)
+    if not m:
+        return None
+    n = int(m.group(1))
+    if len(marks) != n + 3:
+        failures.append('profile: %d nodes but %d marks' % (n, len(marks)))
+        return None
+    clock = marks[n + 2] - marks[n + 1]
+    insns = [marks[i + 1] - marks[i] - clock for i in range(n)]
+    rows = re.findall(r'^\s*(\d+) (\S+)\s+(\S*)\s+(\d+)\s+(\d+)\s+\d+\s+\d+\.\d%$',
+                      log[m.end():], re.M)[:n]
+    if len(rows) != n:
+        failures.append('profile: %d table rows for %d nodes' % (len(rows), n))
+        return None
+    total = sum(insns)
+    print('  per node, one inference (exact instructions, icount plugin marks; clock cost %d '
+          'subtracted):' % clock)
+    print('      # %-20s %-16s %8s %9s %6s %9s' % ('op', 'name', 'MACs', 'instr', 'share',
+                                                  'instr/MAC'))
+    out = []
+    for (i, op, name, macs, out_b), k in zip(rows, insns):
+        macs = int(macs)
+        print('    %3s %-20s %-16s %8d %9d %5.1f%% %9s' % (
+            i, op, name, macs, k, 100.0 * k / max(total, 1),
+            '%.2f' % (k / macs) if macs else '-'))
+        out.append({'op': op, 'name': name, 'macs': macs, 'out_bytes': int(out_b),
+                    'insns': k})
+    print('    total %d instructions in the nodes' % total)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--log', required=True)
@@ -70,7 +105,9 @@ def main():
     with open(args.log, errors='replace') as f:
         log = f.read()
     with open(args.icount) as f:
-        counts = [int(l.split()[1]) for l in f if l.startswith('icount ')]
+        plugin_lines = f.read().splitlines()
+    counts = [int(l.split()[1]) for l in plugin_lines if l.startswith('icount ')]
+    marks = [int(l.split()[1]) for l in plugin_lines if l.startswith('mark ')]
     results, measures, info = parse_log(log)
     failures = []
 
@@ -168,6 +205,9 @@ def main():
             summary['heap_kept_by_model_' + src] = exact[load]['heap_kept']
             print('  peak heap, load from %s + one inference: %d B (model keeps %d B)' % (
                 src, peak, exact[load]['heap_kept']))
+    profile = node_profile(log, marks, failures)
+    if profile:
+        summary['per_node'] = profile
     text, data, bss = elf_size(args.elf)
     own = map_sizes.parse(args.map, 'librtonnx.a')
     lib = {'.text': 0, '.rodata': 0, '.data': 0, '.bss': 0}

@@ -95,13 +95,14 @@ for model in "${MODELS[@]}"; do
     elf=$dir/firmware.elf
     begin=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_begin" {print $1}')
     end=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_end" {print $1}')
+    mark=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_mark" {print $1}')
     "$PY" tools/host_predictions.py "$model" "$dir/reference.json" "${INDICES[@]}"
 
     echo "firmware_test: qemu-system-arm -M mps2-an386 -semihosting -nographic -icount shift=0" \
         "-kernel $name/firmware.elf -append model.onnx"
     rc=0
     (cd "$dir" && timeout "$TIMEOUT" qemu-system-arm -M mps2-an386 -nographic -semihosting \
-        -icount shift=0 -plugin "$OUT/libicount.so,begin=$begin,end=$end,out=icount.txt" \
+        -icount shift=0 -plugin "$OUT/libicount.so,begin=$begin,end=$end,mark=$mark,out=icount.txt" \
         -kernel firmware.elf -append model.onnx </dev/null >log.txt 2>&1) || rc=$?
     sed 's/^/  | /' "$dir/log.txt"
     if [ $rc -ne 0 ]; then

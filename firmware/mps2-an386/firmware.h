@@ -36,5 +36,7 @@ uint64_t ticks_now(void);            /* SysTick ticks since ticks_start() */
  * from the first instruction of icount_begin() to the first of icount_end(). Never inlined. */
 void icount_begin(void);
 void icount_end(void);
+/* A third marker: the plugin prints its running count at every call ("mark N"). */
+void icount_mark(void);
 
 #endif

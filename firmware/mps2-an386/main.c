@@ -152,6 +152,49 @@ static int run_images(onnx_model_t *model, const char *source)
     return failures;
 }
 
+/* The profiling clock: SysTick ticks (40 instructions each under -icount shift=0), and a
+ * mark for the icount plugin, whose "mark N" lines give the exact instructions per node
+ * (tools/firmware_report.py prints them). */
+static uint32_t instruction_clock(void *ctx)
+{
+    (void)ctx;
+    icount_mark();
+    return (uint32_t)ticks_now();
+}
+
+/* Per-node profile of one inference (onnx_run_profiled_ex + onnx_model_profile), what the
+ * onnx_stat msh command prints on a board. */
+static int profile(onnx_model_t *model)
+{
+    static float input[MNIST_IMAGE_SIZE];
+    static uint32_t ticks[64];
+    float output[MAX_OUTPUT];
+    size_t nodes = onnx_model_num_nodes(model);
+    size_t out_len = onnx_model_output_len(model);
+    onnx_error_t err;
+
+    if (nodes > sizeof(ticks) / sizeof(ticks[0]) || out_len > MAX_OUTPUT)
+    {
+        printf("firmware: profile: too many nodes or outputs\n");
+        return 1;
+    }
+    for (int k = 0; k < MNIST_IMAGE_SIZE; k++)
+    {
+        input[k] = (float)mnist_images[0][k] / 255.0f;
+    }
+    if (onnx_run_profiled_ex(model, input, MNIST_IMAGE_SIZE, output, out_len, instruction_clock, NULL,
+                             ticks, nodes, &err) != 0)
+    {
+        printf("firmware: onnx_run_profiled_ex failed: %s\n", err.message);
+        return 1;
+    }
+    /* Two back-to-back clock reads: the plugin's marks measure the clock's own cost. */
+    instruction_clock(NULL);
+    instruction_clock(NULL);
+    printf("PROFILE nodes %u\n", (unsigned)nodes);
+    return onnx_model_profile(model, ticks, nodes, "SysTick") != 0;
+}
+
 int main(void)
 {
     static char cmdline[128];
@@ -193,6 +236,7 @@ int main(void)
     else
     {
         failures += run_images(model, "flash");
+        failures += profile(model);
         onnx_model_free(model);
     }
 

@@ -193,3 +193,8 @@ __attribute__((noinline)) void icount_end(void)
 {
     icount_marks++;
 }
+
+__attribute__((noinline)) void icount_mark(void)
+{
+    icount_marks += 2;
+}

@@ -299,6 +299,91 @@ impl Model {
         Ok(())
     }
 
+    /// Runs input 0 -> output 0 like [`Model::run`], reading `clock` before the first step
+    /// and after every step, and stores each step's elapsed clock units (wrapping `u32`
+    /// arithmetic, so a free-running 32-bit cycle counter such as the Cortex-M DWT's works)
+    /// in `ticks`, which needs one slot per entry of [`Model::nodes`]. The clock is the
+    /// caller's: a cycle counter, a microsecond timer, or an instruction counter.
+    pub fn run_profiled(
+        &mut self,
+        input: &[f32],
+        output: &mut [f32],
+        clock: &mut dyn FnMut() -> u32,
+        ticks: &mut [u32],
+    ) -> Result<()> {
+        if ticks.len() < self.steps.len() {
+            return Err(err(ErrorCode::BufferLength, "one tick slot per node"));
+        }
+        if self.inputs.len() != 1 || self.outputs.is_empty() {
+            return Err(err(
+                ErrorCode::InvalidArgument,
+                "the model has several inputs: use run_many",
+            ));
+        }
+        if input.len() != self.input_len() || output.len() != self.output_len() {
+            return Err(err(ErrorCode::BufferLength, ""));
+        }
+        self.load_input(0, input)?;
+        let weights = Weights {
+            owned: &self.weights,
+            segments: &self.segments,
+        };
+        let mut t0 = clock();
+        for (step, slot) in self.steps.iter().zip(ticks.iter_mut()) {
+            step.execute(&mut self.arena, weights)?;
+            let t1 = clock();
+            *slot = t1.wrapping_sub(t0);
+            t0 = t1;
+        }
+        self.store_output(0, output)
+    }
+
+    /// Writes a per-node profile from the `ticks` of [`Model::run_profiled`]: operator, name,
+    /// MACs, output bytes, clock units (`unit` names them) and each node's share of the total.
+    /// Integer arithmetic only, so no float formatting is linked on the device.
+    pub fn write_profile(&self, ticks: &[u32], unit: &str, w: &mut dyn fmt::Write) -> fmt::Result {
+        let total: u64 = ticks
+            .iter()
+            .take(self.nodes.len())
+            .map(|&t| u64::from(t))
+            .sum();
+        writeln!(
+            w,
+            "  # op                   name                 MACs  out B {:>10}  share",
+            unit
+        )?;
+        for (i, (n, &t)) in self.nodes.iter().zip(ticks).enumerate() {
+            let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(&n.name);
+            let out_bytes = n.output_shape.iter().product::<usize>().saturating_mul(4);
+            let permille = (u64::from(t) * 1000).checked_div(total).unwrap_or(0);
+            writeln!(
+                w,
+                "{:>3} {:<20} {:<16} {:>8} {:>6} {:>10} {:>3}.{}%",
+                i,
+                n.op,
+                name,
+                n.macs,
+                out_bytes,
+                t,
+                permille / 10,
+                permille % 10
+            )?;
+        }
+        let macs = self.total_macs();
+        // MACs per 100 clock units, in integers.
+        let per100 = (macs * 100).checked_div(total).unwrap_or(0);
+        writeln!(
+            w,
+            "total: {} {}, {} MACs, {}.{:02} MACs per unit of {}",
+            total,
+            unit,
+            macs,
+            per100 / 100,
+            per100 % 100,
+            unit
+        )
+    }
+
     fn execute(&mut self) -> Result<()> {
         for step in &self.steps {
             step.execute(

@@ -76,6 +76,13 @@ static void count_info(void *ctx, const char *text) {
 /* ---- models ------------------------------------------------------------------------------ */
 
 /* `ref` holds onnxruntime's outputs for the first 1000 t10k images (tests/reference/). */
+/* A fake clock: advances by 10 at every call. */
+static uint32_t tick_by_ten(void *ctx) {
+    uint32_t *t = ctx;
+    *t += 10;
+    return *t;
+}
+
 static void test_model(const char *path, const float *ref, int input_rank_nhwc) {
     onnx_model_t *m = onnx_model_load(path);
     CHECK(m != NULL);
@@ -134,6 +141,40 @@ static void test_model(const char *path, const float *ref, int input_rank_nhwc) 
     CHECK(onnx_model_info_to(m, NULL, NULL) == ONNX_ERR_NULL_POINTER);
     CHECK(onnx_model_info_to(NULL, count_info, NULL) == ONNX_ERR_NULL_POINTER);
     onnx_model_info(m);
+
+    /* Per-node profile with a clock that advances by 10 per call: every node takes 10. */
+    {
+        size_t nodes = onnx_model_num_nodes(m);
+        uint32_t ticks[64], fake = 0;
+        float y2[10];
+        CHECK(nodes >= 3 && nodes <= 64);
+        CHECK(onnx_model_num_nodes(NULL) == 0);
+        for (int k = 0; k < 784; k++) x[k] = (float)(k % 255) / 255.0f;
+        CHECK(onnx_run(m, x, 784, y, 10) == ONNX_OK);
+        CHECK(onnx_run_profiled_ex(m, x, 784, y2, 10, tick_by_ten, &fake, ticks, nodes, &e) == ONNX_OK);
+        CHECK(memcmp(y, y2, sizeof y2) == 0);
+        int all_ten = 1;
+        for (size_t k = 0; k < nodes; k++) all_ten &= ticks[k] == 10;
+        CHECK(all_ten && fake == 10 * (nodes + 1));
+        CHECK(onnx_run_profiled_ex(m, x, 784, y2, 10, tick_by_ten, &fake, ticks, nodes - 1, &e) ==
+              ONNX_ERR_BUFFER_LENGTH);
+        CHECK(onnx_run_profiled_ex(m, x, 784, y2, 10, NULL, NULL, ticks, nodes, &e) == ONNX_ERR_NULL_POINTER);
+        CHECK(onnx_run_profiled_ex(m, x, 784, y2, 10, tick_by_ten, &fake, NULL, nodes, &e) == ONNX_ERR_NULL_POINTER);
+        CHECK(onnx_run_profiled_ex(NULL, x, 784, y2, 10, tick_by_ten, &fake, ticks, nodes, &e) ==
+              ONNX_ERR_NULL_POINTER);
+        CHECK(onnx_run_profiled_ex(m, x, 783, y2, 10, tick_by_ten, &fake, ticks, nodes, &e) == ONNX_ERR_BUFFER_LENGTH);
+        CHECK(onnx_run_profiled_ex(m, x, 784, x + 10, 10, tick_by_ten, &fake, ticks, nodes, &e) ==
+              ONNX_ERR_INVALID_ARGUMENT);
+        info_bytes = info_calls = info_max_chunk = 0;
+        CHECK(onnx_model_profile_to(m, ticks, nodes, "cycles", count_info, NULL) == ONNX_OK);
+        CHECK(info_calls == nodes + 2 && info_max_chunk <= 127);
+        CHECK(onnx_model_profile_to(m, ticks, nodes - 1, NULL, count_info, NULL) == ONNX_ERR_BUFFER_LENGTH);
+        CHECK(onnx_model_profile_to(m, NULL, nodes, NULL, count_info, NULL) == ONNX_ERR_NULL_POINTER);
+        CHECK(onnx_model_profile_to(m, ticks, nodes, NULL, NULL, NULL) == ONNX_ERR_NULL_POINTER);
+        CHECK(onnx_model_profile_to(NULL, ticks, nodes, NULL, count_info, NULL) == ONNX_ERR_NULL_POINTER);
+        CHECK(onnx_model_profile_to(m, ticks, nodes, "\xff\xfe", count_info, NULL) == ONNX_ERR_INVALID_ARGUMENT);
+        CHECK(onnx_model_profile(m, ticks, nodes, "cycles") == ONNX_OK);
+    }
     onnx_model_free(m);
 
     /* The same bytes from memory (copied: the buffer is freed at once) and in place. */

@@ -10,7 +10,9 @@ file, command line, expected text. Kinds:
          printed with four decimals), "The number is N (label L)" with N onnxruntime's
          prediction (either of two classes tied within 1e-6) and L the header's label;
   error  the run must exit 0 or 1 and print a line starting with "error: " that contains the
-         expected text (if any), and no panic.
+         expected text (if any), and no panic;
+  stat   (onnx_stat) the run must exit 0 and print the per-node profile: a row per node
+         whose times add up to the "total:" line, and the expected text (if any).
 Prints a summary; exits 1 on any failure.
 """
 import re
@@ -54,7 +56,7 @@ def main():
     images, labels = read_images(sys.argv[2])
     ref = Reference(images)
     failures = []
-    ok_runs = error_runs = label_hits = 0
+    ok_runs = error_runs = stat_runs = label_hits = 0
     max_diff = 0.0
     for line in open(sys.argv[1]):
         kind, rc, model, index, log, cmd, expect = (line.rstrip("\n").split("\t") + [""] * 7)[:7]
@@ -72,6 +74,21 @@ def main():
                 failures.append(f"{cmd}: no 'error: ' line")
             elif expect and not any(expect in l for l in errors):
                 failures.append(f"{cmd}: error line lacks '{expect}': {errors[0]}")
+            continue
+        if kind == "stat":
+            stat_runs += 1
+            rows = re.findall(r"^\s*\d+ \S+\s+\S*\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+\.\d%$", text, re.M)
+            total = re.search(r"^total: (\d+) (\w+), (\d+) MACs", text, re.M)
+            if rc != 0:
+                failures.append(f"{cmd}: exit status {rc}")
+            elif not rows or not total:
+                failures.append(f"{cmd}: no profile table")
+            elif sum(int(r[2]) for r in rows) != int(total.group(1)):
+                failures.append(f"{cmd}: node times do not add up to the total")
+            elif sum(int(r[0]) for r in rows) != int(total.group(3)):
+                failures.append(f"{cmd}: node MACs do not add up to the total")
+            elif expect and expect not in text:
+                failures.append(f"{cmd}: output lacks '{expect}'")
             continue
         ok_runs += 1
         if rc != 0:
@@ -99,6 +116,7 @@ def main():
         print("FAIL " + f)
     print(f"examples: {ok_runs} runs agree with onnxruntime (max |difference| {max_diff:.1e}, "
           f"{label_hits} of them predict the label), {error_runs} error paths reported, "
+          f"{stat_runs} profiles checked, "
           f"{len(failures)} failures")
     return 1 if failures else 0
 

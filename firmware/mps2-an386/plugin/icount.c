@@ -10,7 +10,9 @@
  * For every executed instruction a counter is incremented (inline, so it is exact even when
  * a translation block is left early). When the first instruction of `begin` executes, the
  * count is remembered; when the first instruction of `end` executes, the instructions since
- * then are written as a line "icount N". At exit "icount-total N" is written.
+ * then are written as a line "icount N". Optional mark=ADDR (icount_mark): each time it runs,
+ * the running count is written as "mark N" (per-node profiles take the differences). At exit
+ * "icount-total N" is written.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -58,7 +60,7 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int
 
 static uint64_t executed; /* single vCPU (mps2-an386 has one core) */
 static uint64_t begin_count;
-static uint64_t begin_addr = UINT64_MAX, end_addr = UINT64_MAX;
+static uint64_t begin_addr = UINT64_MAX, end_addr = UINT64_MAX, mark_addr = UINT64_MAX;
 static FILE *out;
 
 static void on_begin(unsigned int vcpu, void *udata)
@@ -73,6 +75,15 @@ static void on_end(unsigned int vcpu, void *udata)
     (void)vcpu;
     (void)udata;
     fprintf(out, "icount %" PRIu64 "\n", executed - begin_count);
+    fflush(out);
+}
+
+/* A mark prints the running count: differences of consecutive marks are per-node counts. */
+static void on_mark(unsigned int vcpu, void *udata)
+{
+    (void)vcpu;
+    (void)udata;
+    fprintf(out, "mark %" PRIu64 "\n", executed);
     fflush(out);
 }
 
@@ -92,6 +103,10 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         if (addr == end_addr)
         {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
+        }
+        if (addr == mark_addr)
+        {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, QEMU_PLUGIN_CB_NO_REGS, NULL);
         }
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
     }
@@ -123,7 +138,8 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
     out = stderr;
     for (int i = 0; i < argc; i++)
     {
-        if (parse_addr(argv[i], "begin", &begin_addr) || parse_addr(argv[i], "end", &end_addr))
+        if (parse_addr(argv[i], "begin", &begin_addr) || parse_addr(argv[i], "end", &end_addr) ||
+            parse_addr(argv[i], "mark", &mark_addr))
         {
             continue;
         }
