@@ -231,6 +231,32 @@ fn push<T>(v: &mut Vec<T>, x: T) -> Result<()> {
     Ok(())
 }
 
+/// Counts the length-delimited occurrences of each of `fields` in a message, so repeated
+/// fields can be reserved exactly before they are read: no growth by doubling, no slack
+/// left in what the decoder and compiler keep (heap is the scarcest resource on the device).
+fn count_fields<const N: usize>(bytes: &[u8], fields: [u32; N]) -> Result<[usize; N]> {
+    let mut counts = [0usize; N];
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        if wire == WireType::Len {
+            if let Some(i) = fields.iter().position(|&f| f == field) {
+                if let Some(c) = counts.get_mut(i) {
+                    *c = c.saturating_add(1);
+                }
+            }
+        }
+        r.skip_field(field, wire)?;
+    }
+    Ok(counts)
+}
+
+/// Reserves room for exactly `n` more elements (fallibly).
+fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
+    v.try_reserve_exact(n)?;
+    Ok(())
+}
+
 /// Reads a repeated int64/int32 field element(s), packed or not, converting with `conv`.
 fn repeated_varint<T>(
     r: &mut Reader<'_>,
@@ -242,8 +268,10 @@ fn repeated_varint<T>(
         WireType::Varint => push(out, conv(r.varint()?)),
         WireType::Len => {
             let bytes = r.bytes()?;
-            // Each varint takes at least one byte: the count is bounded by the bytes.
-            out.try_reserve(bytes.len().min(64))?;
+            // A varint ends at each byte without the continuation bit: exact count, bounded
+            // by the bytes (a malformed last varint is refused below).
+            let count = bytes.iter().filter(|&&b| b & 0x80 == 0).count();
+            out.try_reserve_exact(count)?;
             let mut inner = Reader::new(bytes);
             while !inner.is_empty() {
                 push(out, conv(inner.varint()?))?;
@@ -265,7 +293,7 @@ fn repeated_f32(r: &mut Reader<'_>, wire: WireType, out: &mut Vec<f32>) -> Resul
                     "packed floats not a multiple of 4",
                 ));
             }
-            out.try_reserve(bytes.len() / 4)?;
+            out.try_reserve_exact(bytes.len() / 4)?;
             out.extend(bytes.chunks_exact(4).map(f32_le));
             Ok(())
         }
@@ -364,6 +392,8 @@ fn merge_dim<'a>(d: &mut DimDesc<'a>, bytes: &'a [u8]) -> Result<()> {
 }
 
 fn merge_shape<'a>(shape: &mut Vec<DimDesc<'a>>, bytes: &'a [u8]) -> Result<()> {
+    let [dims] = count_fields(bytes, [1])?;
+    reserve(shape, dims)?;
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         let (field, wire) = r.key()?;
@@ -493,6 +523,10 @@ fn merge_attribute<'a>(a: &mut AttributeDesc<'a>, bytes: &'a [u8]) -> Result<()>
 }
 
 fn merge_node<'a>(n: &mut NodeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let [inputs, outputs, attributes] = count_fields(bytes, [1, 2, 5])?;
+    reserve(&mut n.inputs, inputs)?;
+    reserve(&mut n.outputs, outputs)?;
+    reserve(&mut n.attributes, attributes)?;
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         let (field, wire) = r.key()?;
@@ -530,6 +564,11 @@ fn merge_node<'a>(n: &mut NodeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
 }
 
 fn merge_graph<'a>(g: &mut GraphDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let [nodes, initializers, inputs, outputs] = count_fields(bytes, [1, 5, 11, 12])?;
+    reserve(&mut g.nodes, nodes)?;
+    reserve(&mut g.initializers, initializers)?;
+    reserve(&mut g.inputs, inputs)?;
+    reserve(&mut g.outputs, outputs)?;
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         let (field, wire) = r.key()?;

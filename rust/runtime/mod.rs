@@ -80,7 +80,29 @@ impl Model {
         let desc = decode::decode_model(bytes)?;
         let compiled = compile::compile(&desc, bytes.len(), false)?;
         drop(desc);
-        Model::from_compiled(compiled, |_| None)
+        let (mut model, arena_len) = Model::from_compiled(compiled, |_| None)?;
+        model.allocate_arena(arena_len)?;
+        Ok(model)
+    }
+
+    /// Loads and compiles a model from the bytes of an ONNX file read into memory, and frees
+    /// them before the arena is allocated: the peak heap of a load from a file is then the
+    /// larger of compiling (file + decoder + compiler) and the loaded model, not their sum.
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Model> {
+        let desc = decode::decode_model(&bytes)?;
+        let compiled = compile::compile(&desc, bytes.len(), false)?;
+        drop(desc);
+        let (mut model, arena_len) = Model::from_compiled(compiled, |_| None)?;
+        drop(bytes);
+        model.allocate_arena(arena_len)?;
+        Ok(model)
+    }
+
+    /// Allocates the zeroed activation arena, last, once the compiler's structures are gone.
+    fn allocate_arena(&mut self, len: usize) -> Result<()> {
+        self.arena.try_reserve_exact(len)?;
+        self.arena.resize(len, 0.0f32);
+        Ok(())
     }
 
     /// Loads a model from bytes that live for the whole program (a `static` array, e.g. in
@@ -90,13 +112,17 @@ impl Model {
         let desc = decode::decode_model(bytes)?;
         let compiled = compile::compile(&desc, bytes.len(), true)?;
         drop(desc);
-        Model::from_compiled(compiled, Some)
+        let (mut model, arena_len) = Model::from_compiled(compiled, Some)?;
+        model.allocate_arena(arena_len)?;
+        Ok(model)
     }
 
+    /// Builds the model from the compiler's output, with an empty arena (returns its length:
+    /// the caller allocates it after freeing what it no longer needs).
     fn from_compiled<'a>(
         c: Compiled<'a>,
         keep: impl Fn(&'a [f32]) -> Option<&'static [f32]>,
-    ) -> Result<Model> {
+    ) -> Result<(Model, usize)> {
         let lens: Vec<usize> = crate::compile::try_collect(c.buffers.iter().map(|b| b.len))?;
         let input_bufs: Vec<usize> = crate::compile::try_collect(c.inputs.iter().map(|i| i.2))?;
         let output_bufs: Vec<usize> =
@@ -231,21 +257,21 @@ impl Model {
             crate::compile::push(&mut input_offsets, off)?;
             crate::compile::push(&mut inputs, info(name, shape)?)?;
         }
-        let mut arena = Vec::new();
-        arena.try_reserve_exact(p.arena_len)?;
-        arena.resize(p.arena_len, 0.0f32);
-        Ok(Model {
-            steps,
-            weights,
-            arena,
-            inputs,
-            input_offsets,
-            outputs,
-            output_locs,
-            nodes: c.infos,
-            initializers,
-            segments,
-        })
+        Ok((
+            Model {
+                steps,
+                weights,
+                arena: Vec::new(),
+                inputs,
+                input_offsets,
+                outputs,
+                output_locs,
+                nodes: c.infos,
+                initializers,
+                segments,
+            },
+            p.arena_len,
+        ))
     }
 
     /// Runs the model on input 0 and writes output 0 (single-input, single-output models;
