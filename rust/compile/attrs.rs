@@ -103,7 +103,7 @@ impl<'n, 'a> Attrs<'n, 'a> {
             None => Ok(None),
             Some(a) => {
                 Self::check(a, attr_type::TENSOR, a.t.is_some())?;
-                a.t.as_ref().map(Some).ok_or_else(|| bad(a.name))
+                a.t.as_deref().map(Some).ok_or_else(|| bad(a.name))
             }
         }
     }

@@ -310,21 +310,6 @@ impl<'a> Ctx<'a> {
         macs: u64,
     ) -> Result<()> {
         let len = numel(&shape)?;
-        let mut input_shapes = Vec::new();
-        input_shapes.try_reserve_exact(inputs.len())?;
-        for loc in &inputs {
-            let s = match *loc {
-                Loc::Buf(b) => {
-                    let v = self.buffers.get(b).map(|b| b.value).unwrap_or(0);
-                    self.values
-                        .get(v)
-                        .map(|v| v.shape.as_slice())
-                        .unwrap_or(&[])
-                }
-                _ => &[],
-            };
-            input_shapes.push(to_vec(s)?);
-        }
         let buf = self.buffers.len();
         let step = self.steps.len();
         push(
@@ -340,7 +325,6 @@ impl<'a> Ctx<'a> {
             NodeInfo {
                 op: string_of(op)?,
                 name: string_of(node.name)?,
-                input_shapes,
                 output_shape: to_vec(&shape)?,
                 params,
                 macs,

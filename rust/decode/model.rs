@@ -140,6 +140,38 @@ pub struct ValueInfoDesc<'a> {
     pub shape: Option<Vec<DimDesc<'a>>>,
 }
 
+/// A heap-allocated [`TensorDesc`] (allocated fallibly; dereferences to the tensor).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorBox<'a>(alloc::boxed::Box<[TensorDesc<'a>]>);
+
+impl<'a> TensorBox<'a> {
+    /// Moves `t` to the heap, or fails with `OutOfMemory`.
+    pub fn new(t: TensorDesc<'a>) -> Result<TensorBox<'a>> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(1)?;
+        v.push(t);
+        // Length equals capacity: no reallocation.
+        Ok(TensorBox(v.into_boxed_slice()))
+    }
+}
+
+impl<'a> core::ops::Deref for TensorBox<'a> {
+    type Target = TensorDesc<'a>;
+    fn deref(&self) -> &TensorDesc<'a> {
+        // A TensorBox is only built by `new`, with exactly one element.
+        #[allow(clippy::indexing_slicing)]
+        &self.0[0]
+    }
+}
+
+impl<'a> core::ops::DerefMut for TensorBox<'a> {
+    fn deref_mut(&mut self) -> &mut TensorDesc<'a> {
+        // A TensorBox is only built by `new`, with exactly one element.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.0[0]
+    }
+}
+
 /// An `AttributeProto`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeDesc<'a> {
@@ -153,8 +185,9 @@ pub struct AttributeDesc<'a> {
     pub i: Option<i64>,
     /// `s`.
     pub s: Option<&'a [u8]>,
-    /// `t`.
-    pub t: Option<TensorDesc<'a>>,
+    /// `t`, out of line: tensor attributes are rare (Constant, ConstantOfShape) and a
+    /// `TensorDesc` inline would triple the size of every attribute.
+    pub t: Option<TensorBox<'a>>,
     /// True when a subgraph `g` is present.
     pub has_graph: bool,
     /// `floats`.
@@ -494,8 +527,12 @@ fn merge_attribute<'a>(a: &mut AttributeDesc<'a>, bytes: &'a [u8]) -> Result<()>
             5 => {
                 expect(wire, WireType::Len)?;
                 let bytes = r.bytes()?;
-                let t = a.t.get_or_insert_with(TensorDesc::default);
-                merge_tensor(t, bytes)?;
+                if a.t.is_none() {
+                    a.t = Some(TensorBox::new(TensorDesc::default())?);
+                }
+                if let Some(t) = a.t.as_deref_mut() {
+                    merge_tensor(t, bytes)?;
+                }
             }
             // A subgraph (If, Loop, Scan): not read, those operators are refused.
             6 => {

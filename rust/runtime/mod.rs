@@ -39,8 +39,6 @@ pub struct NodeInfo {
     pub op: String,
     /// Name of the (first) ONNX node this step came from.
     pub name: String,
-    /// Shapes of the runtime inputs.
-    pub input_shapes: Vec<Vec<usize>>,
     /// Shape of the output.
     pub output_shape: Vec<usize>,
     /// Number of weight parameters the step reads.
