@@ -213,6 +213,7 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
             crate::runtime::step::Weights {
                 owned: &weights,
                 segments: &[],
+                chunks: &[],
             },
         )?;
     }

@@ -63,6 +63,8 @@ pub struct Model {
     initializers: Vec<(String, Vec<usize>, Loc)>,
     /// Weights used in place from a model buffer that outlives the model (e.g. in flash).
     segments: Vec<&'static [f32]>,
+    /// Weights the model owns, one block per tensor (moved from the compiler, not copied).
+    chunks: Vec<Vec<f32>>,
 }
 
 fn info(name: &str, shape: &[usize]) -> Result<TensorInfo> {
@@ -118,7 +120,7 @@ impl Model {
     /// Builds the model from the compiler's output, with an empty arena (returns its length:
     /// the caller allocates it after freeing what it no longer needs).
     fn from_compiled<'a>(
-        c: Compiled<'a>,
+        mut c: Compiled<'a>,
         keep: impl Fn(&'a [f32]) -> Option<&'static [f32]>,
     ) -> Result<(Model, usize)> {
         let lens: Vec<usize> = crate::compile::try_collect(c.buffers.iter().map(|b| b.len))?;
@@ -134,11 +136,13 @@ impl Model {
         let mut weight_at: Vec<Option<Loc>> = Vec::new();
         weight_at.try_reserve_exact(c.consts.len())?;
         weight_at.resize(c.consts.len(), None);
-        // Reserve the weight store and the segment table exactly: no growth, no slack.
+        // Reserve the tables exactly: no growth, no slack. Owned constants (initializers read
+        // from the file, folded weights) are moved into chunks of their own, never copied:
+        // a load never holds two copies of the weights.
         let mut counted: Vec<bool> = Vec::new();
         counted.try_reserve_exact(c.consts.len())?;
         counted.resize(c.consts.len(), false);
-        let (mut owned_len, mut segment_count) = (0usize, 0usize);
+        let (mut copied_len, mut segment_count, mut chunk_count) = (0usize, 0usize, 0usize);
         let const_locs = c
             .steps
             .iter()
@@ -152,7 +156,8 @@ impl Model {
                         *seen = true;
                         match d {
                             F32Buf::Borrowed(s) if keep(s).is_some() => segment_count += 1,
-                            _ => owned_len = owned_len.saturating_add(d.len()),
+                            F32Buf::Borrowed(_) => copied_len = copied_len.saturating_add(d.len()),
+                            F32Buf::Owned(_) => chunk_count += 1,
                         }
                     }
                 }
@@ -160,12 +165,16 @@ impl Model {
         }
         drop(counted);
         let mut weights: Vec<f32> = Vec::new();
-        weights.try_reserve_exact(owned_len)?;
+        weights.try_reserve_exact(copied_len)?;
         let mut segments: Vec<&'static [f32]> = Vec::new();
         segments.try_reserve_exact(segment_count)?;
+        let mut chunks: Vec<Vec<f32>> = Vec::new();
+        chunks.try_reserve_exact(chunk_count)?;
+        let consts = &mut c.consts;
         let mut place = |id: usize,
                          weights: &mut Vec<f32>,
-                         segments: &mut Vec<&'static [f32]>|
+                         segments: &mut Vec<&'static [f32]>,
+                         chunks: &mut Vec<Vec<f32>>|
          -> Result<Loc> {
             let slot = weight_at
                 .get_mut(id)
@@ -173,7 +182,7 @@ impl Model {
             if let Some(loc) = *slot {
                 return Ok(loc);
             }
-            let data = match c.consts.get(id) {
+            let data = match consts.get_mut(id) {
                 Some(ConstData::F32(d)) => d,
                 _ => {
                     return Err(err(
@@ -182,24 +191,31 @@ impl Model {
                     ))
                 }
             };
-            let in_place = match data {
-                F32Buf::Borrowed(s) => keep(s),
-                F32Buf::Owned(_) => None,
-            };
-            let loc = if let Some(s) = in_place {
-                crate::compile::push(segments, s)?;
-                Loc::Static {
-                    seg: segments.len() - 1,
-                    len: s.len(),
+            let loc = match data {
+                F32Buf::Owned(v) => {
+                    let v = core::mem::take(v);
+                    let len = v.len();
+                    crate::compile::push(chunks, v)?;
+                    Loc::Owned {
+                        chunk: chunks.len() - 1,
+                        len,
+                    }
                 }
-            } else {
-                let off = weights.len();
-                weights.try_reserve(data.len())?;
-                weights.extend_from_slice(data);
-                Loc::Weight {
-                    off,
-                    len: data.len(),
-                }
+                F32Buf::Borrowed(s) => match keep(s) {
+                    Some(s) => {
+                        crate::compile::push(segments, s)?;
+                        Loc::Static {
+                            seg: segments.len() - 1,
+                            len: s.len(),
+                        }
+                    }
+                    None => {
+                        let off = weights.len();
+                        weights.try_reserve(s.len())?;
+                        weights.extend_from_slice(s);
+                        Loc::Weight { off, len: s.len() }
+                    }
+                },
             };
             *slot = Some(loc);
             Ok(loc)
@@ -223,7 +239,7 @@ impl Model {
             {
                 *loc = match *loc {
                     Loc::Buf(b) => resolve_buf(b)?,
-                    Loc::Const(k) => place(k, &mut weights, &mut segments)?,
+                    Loc::Const(k) => place(k, &mut weights, &mut segments, &mut chunks)?,
                     other => other,
                 };
             }
@@ -233,7 +249,7 @@ impl Model {
         for (name, shape, loc) in &c.outputs {
             let loc = match *loc {
                 Loc::Buf(b) => resolve_buf(b)?,
-                Loc::Const(k) => place(k, &mut weights, &mut segments)?,
+                Loc::Const(k) => place(k, &mut weights, &mut segments, &mut chunks)?,
                 other => other,
             };
             crate::compile::push(&mut output_locs, loc)?;
@@ -267,6 +283,7 @@ impl Model {
                 nodes: c.infos,
                 initializers,
                 segments,
+                chunks,
             },
             p.arena_len,
         ))
@@ -351,6 +368,7 @@ impl Model {
         let weights = Weights {
             owned: &self.weights,
             segments: &self.segments,
+            chunks: &self.chunks,
         };
         let mut t0 = clock();
         for (step, slot) in self.steps.iter().zip(ticks.iter_mut()) {
@@ -415,6 +433,7 @@ impl Model {
                 Weights {
                     owned: &self.weights,
                     segments: &self.segments,
+                    chunks: &self.chunks,
                 },
             )?;
         }
@@ -429,7 +448,9 @@ impl Model {
         }
         let src = match self.output_locs.get(i) {
             Some(Loc::Arena { off, len }) => self.arena.get(*off..off + len),
-            Some(loc @ (Loc::Weight { .. } | Loc::Static { .. })) => self.weight_view().get(*loc),
+            Some(loc @ (Loc::Weight { .. } | Loc::Static { .. } | Loc::Owned { .. })) => {
+                self.weight_view().get(*loc)
+            }
             _ => None,
         }
         .ok_or(err(ErrorCode::InvalidArgument, "output location"))?;
@@ -463,7 +484,7 @@ impl Model {
     }
     /// Bytes of weights copied into the model (RAM).
     pub fn weight_bytes(&self) -> usize {
-        self.weights.len() * 4
+        (self.weights.len() + self.chunks.iter().map(Vec::len).sum::<usize>()) * 4
     }
     /// Bytes of weights used in place from the model buffer (see [`Model::from_static`]).
     pub fn static_weight_bytes(&self) -> usize {
@@ -474,6 +495,7 @@ impl Model {
         Weights {
             owned: &self.weights,
             segments: &self.segments,
+            chunks: &self.chunks,
         }
     }
     /// Multiply-accumulates per inference.
@@ -499,6 +521,7 @@ impl Model {
             Weights {
                 owned: &self.weights,
                 segments: &self.segments,
+                chunks: &self.chunks,
             },
         )
     }

@@ -37,6 +37,14 @@ pub enum Loc {
         /// Number of elements.
         len: usize,
     },
+    /// A weight tensor the model owns as a block of its own (`chunk` in the chunk table):
+    /// constants computed or copied at load time are moved there, not copied again.
+    Owned {
+        /// Chunk index.
+        chunk: usize,
+        /// Number of elements.
+        len: usize,
+    },
     /// A weight tensor used in place from the model buffer (`seg` in the segment table).
     Static {
         /// Segment index.
@@ -53,6 +61,8 @@ pub struct Weights<'w> {
     pub owned: &'w [f32],
     /// Weights borrowed from a model buffer that outlives the model.
     pub segments: &'w [&'static [f32]],
+    /// Weights owned by the model, one block per tensor.
+    pub chunks: &'w [Vec<f32>],
 }
 
 impl<'w> Weights<'w> {
@@ -61,6 +71,7 @@ impl<'w> Weights<'w> {
         match loc {
             Loc::Weight { off, len } => self.owned.get(off..off.checked_add(len)?),
             Loc::Static { seg, len } => self.segments.get(seg).and_then(|s| s.get(..len)),
+            Loc::Owned { chunk, len } => self.chunks.get(chunk).and_then(|s| s.get(..len)),
             _ => None,
         }
     }
@@ -263,7 +274,7 @@ fn range(loc: Loc) -> Result<(bool, usize, usize)> {
     match loc {
         Loc::Arena { off, len } => Ok((true, off, len)),
         Loc::Weight { off, len } => Ok((false, off, len)),
-        Loc::Static { len, .. } => Ok((false, 0, len)),
+        Loc::Static { len, .. } | Loc::Owned { len, .. } => Ok((false, 0, len)),
         _ => Err(err(ErrorCode::InvalidArgument, "unresolved operand")),
     }
 }
