@@ -27,6 +27,11 @@ step() { # name, command...
 
 step "cargo fmt --check" cargo fmt --check && passed=$((passed + 1))
 step "cargo clippy" cargo clippy --all-targets --features cli,reference -- -D warnings && passed=$((passed + 1))
+# The device builds compile other platform glue: lint them too.
+for f in rtthread,fs baremetal,fs; do
+    step "cargo clippy --features $f" cargo clippy --lib --no-default-features --features "$f" -- -D warnings &&
+        passed=$((passed + 1))
+done
 
 CASES=target/onnx-node-tests
 if [ ! -d "$CASES" ]; then
@@ -60,6 +65,9 @@ if [ -f tools/train/test_train_smoke.py ]; then
     TRAIN_PY="$PY"
     [ -x .venv-train/bin/python ] && TRAIN_PY=.venv-train/bin/python
     if step "training smoke test" "$TRAIN_PY" tools/train/test_train_smoke.py; then passed=$((passed + 1)); fi
+fi
+if [ -f tools/fuzz_smoke.sh ]; then
+    if step "fuzz smoke run (cargo fuzz, every target on its corpus)" bash tools/fuzz_smoke.sh; then passed=$((passed + 1)); fi
 fi
 if [ -f tools/tests/test_sconscript.py ]; then
     if step "SConscript tests" "$PY" tools/tests/test_sconscript.py; then passed=$((passed + 1)); fi

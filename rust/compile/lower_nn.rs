@@ -525,7 +525,6 @@ fn fuse_into_conv(
     let Loc::Buf(b) = s.output else {
         return Ok(false);
     };
-    let plane = p.out_h * p.out_w;
     let pooled = super::numel(shape)?;
     // Only worth it when a conv plane is smaller than the conv output it replaces.
     if p.out_channels * p.batch < 2 {
@@ -540,7 +539,7 @@ fn fuse_into_conv(
     push(
         &mut cx.buffers,
         super::Buffer {
-            len: plane,
+            len: crate::ops::fused::scratch_len(&p, &one_plane),
             producer: Some(step),
             value: usize::MAX,
         },

@@ -10,6 +10,12 @@
 //!   convolutions with k = 3): row by row, the interior columns add all taps of a kernel row
 //!   (all nine taps for an unclipped 3x3 window) per output pixel in one pass, and only the few
 //!   border columns use a clipped dot product.
+//!
+//! For Conv + 2x2 pooling (`fused.rs`), 3x3 stride-1 convolutions are computed in 2x2 output
+//! blocks instead (`conv3x3_blocks`): two output channels at a time, every 4x4 input window
+//! loaded once per input channel from a ring of zero-padded input rows, the sums handed to
+//! the pooling without being stored. Its inner loop reads the padded rows and the kernels
+//! with unchecked loads whose ranges are checked once per block row (`// SAFETY:` comments).
 
 use super::activation::Activation;
 use super::matmul::gemm_acc;
@@ -448,6 +454,274 @@ fn plane(g: &Geo, x: &[f32], w: &[f32], y: &mut [f32]) {
     }
 }
 
+// --- 3x3, stride 1, dilation 1: 2x2 output blocks, several output channels at a time ------
+
+/// Sums of one 2x2 output block, `[y00, y01, y10, y11]` (row-major), without bias.
+pub(crate) type Block = [f32; 4];
+
+/// Input window of one 2x2 output block: 4 rows x 4 columns.
+type Patch = [[f32; 4]; 4];
+
+/// Receives the sums of the 2x2 blocks computed by [`conv3x3_blocks`].
+pub(crate) trait BlockSink {
+    /// Where block row `bh` of output channel `oc` of batch item `n` starts (block `(bh, bw)`
+    /// is then `put` at `at + bw`), and the bias of `oc`; asked once per block row.
+    fn row(&self, n: usize, oc: usize, bh: usize) -> (usize, f32);
+    /// The sums of one block, `[y00, y01, y10, y11]` without bias, and the bias.
+    fn put(&mut self, at: usize, v: Block, bias: f32);
+}
+
+/// Adds the nine taps of one input channel to `OB` blocks: `acc[o] += conv(p, w[o])`. With
+/// `FIRST` the first tap assigns instead (no zero initialisation). Input row by input row, so
+/// that only one row of the window needs to be in registers at a time.
+#[inline(always)]
+// kh, kw < 3 and i < 2: every index is below 9 into a `[f32; 9]` or below 4 into a
+// `[f32; 4]`; fixed-size arrays, so the bounds are proven at compile time (no checks emitted).
+#[allow(clippy::indexing_slicing)]
+fn block_taps<const OB: usize, const FIRST: bool>(
+    acc: &mut [Block; OB],
+    p: &Patch,
+    w: &[[f32; 9]; OB],
+) {
+    for (r, x) in p.iter().enumerate() {
+        // Output row i reads input row r through kernel row r - i.
+        for i in 0..2 {
+            let Some(kh) = r.checked_sub(i).filter(|&kh| kh < 3) else {
+                continue;
+            };
+            for (a, w) in acc.iter_mut().zip(w) {
+                for kw in 0..3 {
+                    let wv = w[kh * 3 + kw];
+                    let (x0, x1) = (x[kw], x[kw + 1]);
+                    if FIRST && r == 0 && kw == 0 {
+                        a[0] = wv * x0;
+                        a[1] = wv * x1;
+                    } else if FIRST && r == 1 && i == 1 && kw == 0 {
+                        a[2] = wv * x0;
+                        a[3] = wv * x1;
+                    } else {
+                        a[2 * i] += wv * x0;
+                        a[2 * i + 1] += wv * x1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Number of `f32` the `ring` argument of [`conv3x3_blocks`] needs: four zero-padded input
+/// rows of `2 * nbw + 2` values for each input channel of a group.
+pub(crate) fn conv3x3_ring_len(p: &Conv2d, nbw: usize) -> usize {
+    p.icg()
+        .saturating_mul(4)
+        .saturating_mul(nbw.saturating_mul(2).saturating_add(2))
+}
+
+/// `d.copy_from_slice(&s[..d.len()])` for short rows, four values at a time (cheaper on a
+/// Cortex-M than a call to the C library's byte-oriented `memcpy`).
+#[inline(always)]
+fn copy_row(d: &mut [f32], s: &[f32]) {
+    let Some(s) = s.get(..d.len()) else {
+        return;
+    };
+    let mut dc = d.chunks_exact_mut(4);
+    let mut sc = s.chunks_exact(4);
+    for (d, s) in (&mut dc).zip(&mut sc) {
+        if let (Some(d), Some(s)) = (d.first_chunk_mut::<4>(), s.first_chunk::<4>()) {
+            let [a, b, c, e] = *s;
+            *d = [a, b, c, e];
+        }
+    }
+    for (d, &s) in dc.into_remainder().iter_mut().zip(sc.remainder()) {
+        *d = s;
+    }
+}
+
+/// All blocks of one block row for the `OB` output channels `oc..oc + OB` of batch item `n`.
+/// `rows[r]` is padded input row `2bh + r` for all `icg` input channels, `pw` values each
+/// (`pw >= 2 * nbw + 2`); `wo[o]` the `icg` 3x3 kernels of output channel `oc + o`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block_row<const OB: usize, S: BlockSink>(
+    rows: [&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    wo: [&[f32]; OB],
+    nbw: usize,
+    (n, oc, bh): (usize, usize, usize),
+    sink: &mut S,
+) {
+    // Every index below is ic * pw + 2 * bw + j (ic < icg, bw < nbw, j < 4) into a row, or
+    // ic * 9 + t (t < 9) into a kernel list; both are checked here once.
+    if icg == 0
+        || nbw.checked_mul(2).is_none_or(|w| w + 2 > pw)
+        || rows.iter().any(|r| r.len() != icg * pw)
+        || wo.iter().any(|w| w.len() != icg * 9)
+    {
+        return;
+    }
+    // (No `array::map`/`from_fn` here: they are not always inlined.)
+    let weights = |ic: usize| -> [[f32; 9]; OB] {
+        let mut k = [[0.0; 9]; OB];
+        for (k, w) in k.iter_mut().zip(wo) {
+            // SAFETY: ic < icg and w.len() == icg * 9 (checked above).
+            *k = unsafe { w.as_ptr().add(ic * 9).cast::<[f32; 9]>().read() };
+        }
+        k
+    };
+    let at = |r: &[f32], i: usize| -> [f32; 4] {
+        // SAFETY: callers pass i = ic * pw + 2 * bw with ic < icg and bw < nbw, so the four
+        // values end at ic * pw + 2 * nbw + 2 <= icg * pw == r.len() (checked above).
+        unsafe { r.as_ptr().add(i).cast::<[f32; 4]>().read() }
+    };
+    let [r0, r1, r2, r3] = rows;
+    let patch = |ic: usize, c: usize| -> Patch {
+        let i = ic * pw + c;
+        [at(r0, i), at(r1, i), at(r2, i), at(r3, i)]
+    };
+    let mut at = [(0, 0.0); OB];
+    for (o, at) in at.iter_mut().enumerate() {
+        *at = sink.row(n, oc + o, bh);
+    }
+    if icg == 1 {
+        // One input channel: the kernels stay in registers for the whole row.
+        let w0 = weights(0);
+        for bw in 0..nbw {
+            let mut acc = [[0.0; 4]; OB];
+            block_taps::<OB, true>(&mut acc, &patch(0, 2 * bw), &w0);
+            for (a, &(at, b)) in acc.into_iter().zip(&at) {
+                sink.put(at + bw, a, b);
+            }
+        }
+        return;
+    }
+    for bw in 0..nbw {
+        let c = 2 * bw;
+        let mut acc = [[0.0; 4]; OB];
+        block_taps::<OB, true>(&mut acc, &patch(0, c), &weights(0));
+        for ic in 1..icg {
+            block_taps::<OB, false>(&mut acc, &patch(ic, c), &weights(ic));
+        }
+        for (a, &(at, b)) in acc.into_iter().zip(&at) {
+            sink.put(at + bw, a, b);
+        }
+    }
+}
+
+/// 3x3 convolution with stride 1 and dilation 1 (any padding, groups and channel counts),
+/// computed in 2x2 output blocks, two output channels at a time: for every block the
+/// 4x4 input window of each input channel is loaded once and used by all nine taps of all
+/// those channels. Blocks `(bh, bw)` for `bh < nbh`, `bw < nbw` cover output rows `2bh, 2bh+1`
+/// and columns `2bw, 2bw+1`; `sink` receives their sums without bias, block row by block row.
+///
+/// The input rows a block row reads are first copied, zero-padded, into `ring` (at least
+/// [`conv3x3_ring_len`] values; four rows per input channel, two new ones per block row), so
+/// every block reads whole 4x4 windows without range tests and padding reads zeros.
+/// Returns false, computing nothing, when the geometry does not apply (other kernel, stride
+/// or dilation, blocks outside the output, short slices).
+/// Whether [`conv3x3_blocks`] handles this geometry with `nbh x nbw` blocks (operand
+/// lengths aside): the compiler sizes the scratch buffer for it only when this holds.
+pub(crate) fn conv3x3_blocks_apply(p: &Conv2d, nbh: usize, nbw: usize) -> bool {
+    let square = p.kernel_h == 3 && p.kernel_w == 3;
+    let unit = p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 && p.dilation_w == 1;
+    let (c, m, g) = (p.in_channels, p.out_channels, p.group);
+    let fits = |blocks: usize, out: usize| blocks.checked_mul(2).is_some_and(|v| v <= out);
+    square
+        && unit
+        && Geo::new(p).is_some()
+        && g != 0
+        && c % g == 0
+        && m % g == 0
+        && c != 0
+        && m != 0
+        && nbh != 0
+        && nbw != 0
+        && fits(nbh, p.out_h)
+        && fits(nbw, p.out_w)
+        && p.in_h.saturating_mul(p.in_w) != 0
+}
+
+pub(crate) fn conv3x3_blocks<S: BlockSink>(
+    p: &Conv2d,
+    x: &[f32],
+    w: &[f32],
+    ring: &mut [f32],
+    nbh: usize,
+    nbw: usize,
+    sink: &mut S,
+) -> bool {
+    if !conv3x3_blocks_apply(p, nbh, nbw) {
+        return false;
+    }
+    let (c, m, g) = (p.in_channels, p.out_channels, p.group);
+    let (icg, ocg) = (c / g, m / g);
+    let (in_h, in_w) = (p.in_h, p.in_w);
+    let in_plane = in_h * in_w;
+    if x.len() < p.input_len() || w.len() < p.weight_len() || in_plane == 0 {
+        return false;
+    }
+    // 2 * nbw <= out_w, and out_w plus a few is representable (Geo::new).
+    let pw = 2 * nbw + 2;
+    let Some(slot) = icg.checked_mul(pw).filter(|s| s.checked_mul(4).is_some()) else {
+        return false;
+    };
+    let Some(ring) = ring.get_mut(..4 * slot) else {
+        return false;
+    };
+    // Input columns 0..ncopy land at padded columns pl..pl + ncopy; the rest stays zero.
+    let pl = p.pad_left.min(pw);
+    let ncopy = in_w.min(pw - pl);
+    let w_oc = icg * 9;
+    let wchan = |oc: usize| w.get(oc * w_oc..(oc + 1) * w_oc).unwrap_or(&[]);
+    for n in 0..p.batch {
+        for gi in 0..g {
+            let x0 = (n * c + gi * icg) * in_plane;
+            let Some(xg) = x.get(x0..x0 + icg * in_plane) else {
+                return true;
+            };
+            ring.fill(0.0);
+            for bh in 0..nbh {
+                // Padded rows 2bh .. 2bh + 4 live in ring slots (2bh + r) % 4; the first two
+                // are already there from the previous block row.
+                for q in (2 * bh + if bh == 0 { 0 } else { 2 })..2 * bh + 4 {
+                    let Some(dst) = ring.get_mut((q % 4) * slot..(q % 4 + 1) * slot) else {
+                        continue;
+                    };
+                    let src = q.checked_sub(p.pad_top).filter(|&ir| ir < in_h);
+                    for (ic, d) in dst.chunks_exact_mut(pw).enumerate() {
+                        let Some(d) = d.get_mut(pl..pl + ncopy) else {
+                            continue;
+                        };
+                        match src.and_then(|ir| xg.get(ic * in_plane + ir * in_w..)) {
+                            Some(s) if s.len() >= ncopy => copy_row(d, s),
+                            _ => d.fill(0.0),
+                        }
+                    }
+                }
+                let ring = &*ring;
+                let row = |r: usize| {
+                    let s = (2 * bh + r) % 4;
+                    ring.get(s * slot..(s + 1) * slot).unwrap_or(&[])
+                };
+                let rows = [row(0), row(1), row(2), row(3)];
+                let mut j = 0;
+                while j < ocg {
+                    let oc = gi * ocg + j;
+                    if ocg - j >= 2 {
+                        let wo = [wchan(oc), wchan(oc + 1)];
+                        block_row::<2, S>(rows, pw, icg, wo, nbw, (n, oc, bh), sink);
+                        j += 2;
+                    } else {
+                        block_row::<1, S>(rows, pw, icg, [wchan(oc)], nbw, (n, oc, bh), sink);
+                        j += 1;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
 /// `y[n][oc][oh][ow] = act(bias[oc] + sum over ic in group, kh, kw of
 /// x[n][g*icg+ic][oh*sh - pt + kh*dh][ow*sw - pl + kw*dw] * w[oc][ic][kh][kw])`.
 ///
@@ -763,6 +1037,112 @@ mod tests {
         ] {
             let p = geom(2, 3, 1, 20, 4, (1, k), (1, s), (1, d), [0, pl, 0, pr], 1);
             check(&p, &mut rng, true, Activation::Tanh);
+        }
+    }
+
+    /// Collects every block as four output pixels (plus bias) into an NCHW plane.
+    struct Collect {
+        y: Vec<f32>,
+        m: usize,
+        out_h: usize,
+        out_w: usize,
+        bias: Vec<f32>,
+    }
+
+    impl BlockSink for Collect {
+        fn row(&self, n: usize, oc: usize, bh: usize) -> (usize, f32) {
+            // Encode (n, oc, bh) in `at`: at = ((n * m + oc) * out_h + 2bh) * out_w / 2.
+            (
+                ((n * self.m + oc) * self.out_h + 2 * bh) * self.out_w,
+                self.bias[oc],
+            )
+        }
+        fn put(&mut self, at: usize, v: Block, bias: f32) {
+            // `at` is the row start plus bw (see `row`).
+            let row_start = at - at % self.out_w;
+            let bw = at % self.out_w;
+            for (i, &s) in v.iter().enumerate() {
+                let idx = row_start + (i / 2) * self.out_w + 2 * bw + i % 2;
+                self.y[idx] = s + bias;
+            }
+        }
+    }
+
+    #[test]
+    fn three_by_three_blocks_match_reference() {
+        let mut rng = Rng::new(28);
+        for case in 0..400 {
+            let group = [1, 1, 2, 3][rng.below(4)];
+            let c = group * rng.range(1, 3);
+            let m = group * rng.range(1, 5);
+            let pads = [rng.below(3), rng.below(3), rng.below(3), rng.below(3)];
+            let (h, wd) = (rng.range(1, 9), rng.range(1, 9));
+            if h + pads[0] + pads[2] < 4 || wd + pads[1] + pads[3] < 4 {
+                continue;
+            }
+            let p = geom(
+                rng.range(1, 2),
+                c,
+                h,
+                wd,
+                m,
+                (3, 3),
+                (1, 1),
+                (1, 1),
+                pads,
+                group,
+            );
+            let (nbh, nbw) = (p.out_h / 2, p.out_w / 2);
+            let x = rng.vec(p.input_len());
+            let w = rng.vec(p.weight_len());
+            let b = rng.vec(m);
+            let want = reference(&p, &x, &w, Some(&b));
+            let mut sink = Collect {
+                y: vec![f32::NAN; p.output_len()],
+                m,
+                out_h: p.out_h,
+                out_w: p.out_w,
+                bias: b,
+            };
+            let mut ring = vec![f32::NAN; conv3x3_ring_len(&p, nbw) + case % 3];
+            assert!(conv3x3_blocks(&p, &x, &w, &mut ring, nbh, nbw, &mut sink));
+            // Compare the pixels the blocks cover.
+            for (i, (&g, &e)) in sink.y.iter().zip(&want).enumerate() {
+                let (oh, ow) = ((i / p.out_w) % p.out_h, i % p.out_w);
+                if oh < 2 * nbh && ow < 2 * nbw {
+                    assert!((g - e).abs() <= 1e-5, "case {case} index {i}: {g} vs {e}");
+                } else {
+                    assert!(g.is_nan());
+                }
+            }
+            // Too short a ring, another kernel, stride or dilation, or blocks past the
+            // output: nothing is computed.
+            let short = conv3x3_ring_len(&p, nbw) - 1;
+            assert!(!conv3x3_blocks(
+                &p,
+                &x,
+                &w,
+                &mut ring[..short],
+                nbh,
+                nbw,
+                &mut sink
+            ));
+            assert!(!conv3x3_blocks(
+                &p,
+                &x,
+                &w,
+                &mut ring,
+                nbh + 1 + p.out_h % 2,
+                nbw,
+                &mut sink
+            ));
+            for q in [
+                Conv2d { stride_w: 2, ..p },
+                Conv2d { dilation_h: 2, ..p },
+                Conv2d { kernel_w: 2, ..p },
+            ] {
+                assert!(!conv3x3_blocks(&q, &x, &w, &mut ring, nbh, nbw, &mut sink));
+            }
         }
     }
 

@@ -2,7 +2,9 @@
 //!
 //! The core loop accumulates `y[i, :] += a[i, p] * b[p, :]` four `p` at a time, so the innermost
 //! loop streams over contiguous rows of `b` and `y` and loads/stores `y` once per four products.
-//! With `trans_b` the innermost loop is instead a contiguous dot product.
+//! With `trans_b` the innermost loop is instead a contiguous dot product. Dense layers (a
+//! vector or a few rows times a weight matrix) keep blocks of 8, 4 or 1 output columns in
+//! registers instead, reading each weight once and storing each output once.
 
 use super::activation::Activation;
 use super::MAX_RANK;
@@ -127,12 +129,63 @@ pub fn dense(
     let Some(y) = y.get_mut(..len) else {
         return;
     };
-    match bias.and_then(|b| b.get(..n)) {
-        Some(b) => y.chunks_exact_mut(n).for_each(|row| row.copy_from_slice(b)),
-        None => y.fill(0.0),
+    let bias = bias.and_then(|b| b.get(..n));
+    let Some(w) = k.checked_mul(n).and_then(|len| w.get(..len)) else {
+        return;
+    };
+    for (i, yr) in y.chunks_exact_mut(n).enumerate() {
+        let Some(xr) = x.get(i * k..(i + 1) * k) else {
+            break;
+        };
+        // Column blocks of 8, 4 and 1: the block's sums stay in registers while the rows of
+        // `w` stream past once.
+        let mut j = 0;
+        while j < n {
+            let rest = n - j;
+            if rest >= 8 {
+                dense_cols::<8>(xr, w, n, j, bias, yr);
+                j += 8;
+            } else if rest >= 4 {
+                dense_cols::<4>(xr, w, n, j, bias, yr);
+                j += 4;
+            } else {
+                dense_cols::<1>(xr, w, n, j, bias, yr);
+                j += 1;
+            }
+        }
     }
-    gemm_acc(1.0, x, k, 1, w, y, m, k, n);
     act.apply_in_place(y);
+}
+
+/// `y[j..j + NB] = bias[j..j + NB] + sum over p of x[p] * w[p, j..j + NB]` (`w` is `[k, n]`,
+/// `x` is `k` long, `y` and `bias` are `n` long); the `NB` sums are accumulated in order of
+/// `p`, like [`gemm_acc`] with a bias-initialised `y`.
+#[inline(always)]
+fn dense_cols<const NB: usize>(
+    x: &[f32],
+    w: &[f32],
+    n: usize,
+    j: usize,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    let mut acc = [0.0f32; NB];
+    if let Some(b) = bias
+        .and_then(|b| b.get(j..))
+        .and_then(|b| b.first_chunk::<NB>())
+    {
+        acc = *b;
+    }
+    for (&xv, wr) in x.iter().zip(w.chunks_exact(n)) {
+        if let Some(wv) = wr.get(j..).and_then(|r| r.first_chunk::<NB>()) {
+            for (a, &wv) in acc.iter_mut().zip(wv) {
+                *a += xv * wv;
+            }
+        }
+    }
+    if let Some(out) = y.get_mut(j..).and_then(|r| r.first_chunk_mut::<NB>()) {
+        *out = acc;
+    }
 }
 
 /// How the Gemm `C` operand broadcasts to `[m, n]`.
@@ -411,8 +464,14 @@ mod tests {
     #[test]
     fn dense_with_and_without_bias() {
         let mut rng = Rng::new(12);
-        for case in 0..100 {
-            let (m, k, n) = (rng.range(1, 4), rng.range(1, 40), rng.range(1, 17));
+        // Column counts around the blocks of 8 and 4, no products (k = 0), and the
+        // vector-times-matrix shapes of the keras2onnx MNIST models.
+        let model_shapes = [(1, 98, 4), (1, 196, 4), (1, 4, 10), (2, 60, 13)];
+        for case in 0..140 {
+            let (m, k, n) = match model_shapes.get(case % 35) {
+                Some(&shape) => shape,
+                None => (rng.range(1, 4), rng.range(0, 40), rng.range(1, 21)),
+            };
             let x = rng.vec(m * k);
             let w = rng.vec(k * n);
             let bias = rng.vec(n);

@@ -298,8 +298,10 @@ fn max_pool_2x2(p: &Pool2d, x: &[f32], y: &mut [f32]) -> bool {
                 .zip(r1.chunks_exact(2))
             {
                 // Same order and comparison as the general path (-inf start, `v > m`).
-                let m = max(max(max(f32::NEG_INFINITY, a[0]), a[1]), b[0]);
-                *o = max(m, b[1]);
+                if let ([a0, a1], [b0, b1]) = (a, b) {
+                    let m = max(max(max(f32::NEG_INFINITY, *a0), *a1), *b0);
+                    *o = max(m, *b1);
+                }
             }
         }
     }
