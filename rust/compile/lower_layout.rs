@@ -363,6 +363,7 @@ pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let y_inner = total * inner;
     let out = output0(cx, node)?;
     if all_const {
+        cx.check_fold(len)?;
         let mut data = match dtype {
             DType::F32 => ConstData::F32(F32Buf::Owned(zeroed(len)?)),
             DType::I64 => ConstData::I64(zeroed(len)?),
@@ -457,7 +458,7 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
             }
             out
         }
-        _ => (0..rank).collect(),
+        _ => super::try_collect(0..rank)?,
     };
     if pads.len() != 2 * axes.len() {
         return Err(err(
@@ -490,6 +491,7 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
     let len = numel(&shape)?;
     let out = output0(cx, node)?;
     if let Some(data) = cx.konst(x)? {
+        cx.check_fold(len)?;
         let data = match data {
             ConstData::F32(s) => {
                 let mut d = zeroed::<f32>(len)?;
@@ -535,7 +537,7 @@ pub(crate) fn gather(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let axis_len = xs.get(axis).copied().unwrap_or(0);
     for &i in &indices {
         let ok = if i < 0 {
-            (-i) as u64 <= axis_len as u64
+            i.unsigned_abs() <= axis_len as u64
         } else {
             (i as u64) < axis_len as u64
         };
@@ -552,6 +554,7 @@ pub(crate) fn gather(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let len = numel(&shape)?;
     let out = output0(cx, node)?;
     if let Some(data) = cx.konst(x)? {
+        cx.check_fold(len)?;
         let ok;
         let data = fold_any!(data, len, |s, d| ok =
             layout::gather(s, &mut d, outer, axis_len, inner, &indices));

@@ -331,6 +331,7 @@ pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     }
     // int64 arithmetic (shape computations) is evaluated here.
     if let (Some(ConstData::I64(x)), Some(ConstData::I64(y))) = (cx.konst(a)?, cx.konst(b)?) {
+        cx.check_fold(len)?;
         let mut v = Vec::new();
         v.try_reserve_exact(len)?;
         v.resize(len, 0i64);
