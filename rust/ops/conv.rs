@@ -517,26 +517,6 @@ pub(crate) fn conv3x3_ring_len(p: &Conv2d, nbw: usize) -> usize {
         .saturating_mul(nbw.saturating_mul(2).saturating_add(2))
 }
 
-/// `d.copy_from_slice(&s[..d.len()])` for short rows, four values at a time (cheaper on a
-/// Cortex-M than a call to the C library's byte-oriented `memcpy`).
-#[inline(always)]
-fn copy_row(d: &mut [f32], s: &[f32]) {
-    let Some(s) = s.get(..d.len()) else {
-        return;
-    };
-    let mut dc = d.chunks_exact_mut(4);
-    let mut sc = s.chunks_exact(4);
-    for (d, s) in (&mut dc).zip(&mut sc) {
-        if let (Some(d), Some(s)) = (d.first_chunk_mut::<4>(), s.first_chunk::<4>()) {
-            let [a, b, c, e] = *s;
-            *d = [a, b, c, e];
-        }
-    }
-    for (d, &s) in dc.into_remainder().iter_mut().zip(sc.remainder()) {
-        *d = s;
-    }
-}
-
 /// All blocks of one block row for the `OB` output channels `oc..oc + OB` of batch item `n`.
 /// `rows[r]` is padded input row `2bh + r` for all `icg` input channels, `pw` values each
 /// (`pw >= 2 * nbw + 2`); `wo[o]` the `icg` 3x3 kernels of output channel `oc + o`.
@@ -693,7 +673,7 @@ pub(crate) fn conv3x3_blocks<S: BlockSink>(
                             continue;
                         };
                         match src.and_then(|ir| xg.get(ic * in_plane + ir * in_w..)) {
-                            Some(s) if s.len() >= ncopy => copy_row(d, s),
+                            Some(s) if s.len() >= ncopy => super::copy_f32(d, s),
                             _ => d.fill(0.0),
                         }
                     }

@@ -82,6 +82,26 @@ pub fn transpose<T: Copy>(x: &[T], y: &mut [T], shape: &[usize], perm: &[usize])
     let Some(idx) = idx.get_mut(..n - 1) else {
         return;
     };
+    // Two merged axes with a short inner one (NCHW <-> NHWC with few channels): walk the
+    // long axis in the inner loop instead, one strided pass per inner column.
+    if let ([rows], [row_src]) = (outer, outer_src) {
+        if inner < *rows {
+            for j in 0..inner {
+                let Some(xs) = x.get(j.saturating_mul(inner_src)..) else {
+                    return;
+                };
+                let ys = y.get_mut(j..).unwrap_or_default();
+                for (o, &v) in ys
+                    .iter_mut()
+                    .step_by(inner)
+                    .zip(xs.iter().step_by(*row_src))
+                {
+                    *o = v;
+                }
+            }
+            return;
+        }
+    }
     let mut off = [0usize; 1];
     for yrow in y.chunks_exact_mut(inner) {
         let Some(xs) = x.get(off[0]..) else {

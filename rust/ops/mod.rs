@@ -8,6 +8,28 @@
 //! convolution (`conv.rs`, unchecked loads whose bounds are checked once per block row, each
 //! with its `SAFETY:` proof).
 
+/// `d.copy_from_slice(&s[..d.len()])`, four values at a time: on a Cortex-M this is several
+/// times cheaper than the call to the C library's byte-oriented `memcpy` that
+/// `copy_from_slice` becomes (measured on the input copy and the conv's padded rows). Does
+/// nothing when `s` is shorter than `d`.
+#[inline]
+pub fn copy_f32(d: &mut [f32], s: &[f32]) {
+    let Some(s) = s.get(..d.len()) else {
+        return;
+    };
+    let mut dc = d.chunks_exact_mut(4);
+    let mut sc = s.chunks_exact(4);
+    for (d, s) in (&mut dc).zip(&mut sc) {
+        if let (Some(d), Some(s)) = (d.first_chunk_mut::<4>(), s.first_chunk::<4>()) {
+            let [a, b, c, e] = *s;
+            *d = [a, b, c, e];
+        }
+    }
+    for (d, &s) in dc.into_remainder().iter_mut().zip(sc.remainder()) {
+        *d = s;
+    }
+}
+
 pub mod activation;
 pub mod binary;
 pub mod conv;

@@ -336,7 +336,7 @@ impl Model {
             .arena
             .get_mut(off..off + x.len())
             .ok_or(err(ErrorCode::InvalidArgument, "input offset"))?;
-        dst.copy_from_slice(x);
+        crate::ops::copy_f32(dst, x);
         Ok(())
     }
 
@@ -454,7 +454,10 @@ impl Model {
             _ => None,
         }
         .ok_or(err(ErrorCode::InvalidArgument, "output location"))?;
-        y.copy_from_slice(src);
+        if src.len() != y.len() {
+            return Err(err(ErrorCode::InvalidArgument, "output location"));
+        }
+        crate::ops::copy_f32(y, src);
         Ok(())
     }
 
