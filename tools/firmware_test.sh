@@ -85,8 +85,13 @@ fi
 
 # --- one firmware per model ---------------------------------------------------------------
 status=0
+seen=" "
 for model in "${MODELS[@]}"; do
+    model=$(cd "$(dirname "$model")" && pwd)/$(basename "$model")
     name=$(basename "$model" .onnx)
+    # Two models of the same file name (ours and keras2onnx's mnist-sm): tell them apart.
+    case "$seen" in *" $name "*) name="$name-$(basename "$(dirname "$model")")" ;; esac
+    seen="$seen$name "
     dir=$OUT/$name
     mkdir -p "$dir"
     make -s -C firmware/mps2-an386 BUILD="$dir" LIB="$LIB" MODEL="$model" IMAGES="$IMAGES" \
@@ -112,7 +117,7 @@ for model in "${MODELS[@]}"; do
     python3 tools/firmware_report.py --log "$dir/log.txt" --icount "$dir/icount.txt" \
         --model "$model" --map "$dir/firmware.map" --elf "$elf" \
         --reference "$dir/reference.json" --summary-json "$dir/summary.json" || status=1
-    if [ "$model" = "${MODELS[0]}" ]; then
+    if [ "$seen" = " $name " ]; then
         echo "  code and read-only data in the firmware by module (arm-none-eabi-nm):"
         python3 tools/cross/symbol_sizes.py "$elf" 2 | sed 's/^/    /'
     fi

@@ -485,6 +485,10 @@ fn fold_into_conv(cx: &mut Ctx<'_>, step: usize, scale: &[f32], shift: &[f32]) -
     push(&mut cx.consts, ConstData::F32(w.into()))?;
     let new_b = cx.consts.len();
     push(&mut cx.consts, ConstData::F32(b.into()))?;
+    cx.release_if_sole_reader(wc);
+    if let Some(Loc::Const(bc)) = bias {
+        cx.release_if_sole_reader(bc);
+    }
     let had_bias = bias.is_some();
     if let Some(s) = cx.steps.get_mut(step) {
         if let Some(slot) = s.inputs.get_mut(1) {

@@ -231,6 +231,24 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// Frees constant `c` when the only node reading it has just replaced it (a Conv whose
+    /// weights absorbed a BatchNormalization): no other node reads a value holding it and it
+    /// is no graph output. Loading then never holds both the original and the folded weights
+    /// of a layer at once beyond that layer.
+    pub(crate) fn release_if_sole_reader(&mut self, c: usize) {
+        let shared = self.values.iter().enumerate().any(|(vi, v)| {
+            v.kind == ValueKind::Const(c)
+                && (self.uses.get(vi).copied().unwrap_or(0) > 1
+                    || self.is_output.get(vi).copied().unwrap_or(true))
+        });
+        if shared {
+            return;
+        }
+        if let Some(ConstData::F32(d @ F32Buf::Owned(_))) = self.consts.get_mut(c) {
+            *d = F32Buf::Owned(Vec::new());
+        }
+    }
+
     /// Fails with `LimitExceeded` when `n` more elements computed at load time would exceed
     /// the budget; called before allocating them, so a hostile shape cannot make load
     /// allocate more than a small multiple of the file size.
