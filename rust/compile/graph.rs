@@ -43,7 +43,8 @@ impl<'a> NameTable<'a> {
                 ));
             }
         }
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.2.cmp(&b.2)));
+        // By name, then kind, then producer: a total order.
+        crate::plan::heap_sort(&mut entries, |a, b| (a.0, a.2, a.1) < (b.0, b.2, b.1));
         let mut sorted = Vec::new();
         sorted.try_reserve_exact(entries.len())?;
         let mut producer = Vec::new();

@@ -436,7 +436,7 @@ fn merge_shape<'a>(shape: &mut Vec<DimDesc<'a>>, bytes: &'a [u8]) -> Result<()> 
             merge_dim(&mut d, r.bytes()?)?;
             push(shape, d)?;
         } else {
-            r.skip(wire)?;
+            r.skip_field(field, wire)?;
         }
     }
     Ok(())
