@@ -66,6 +66,19 @@ enum Command {
         /// Use MNIST test image 0 from this directory as input (else a fixed pattern).
         #[arg(long)]
         mnist: Option<PathBuf>,
+        /// Read the input tensor from this file instead: little-endian f32 values, as many as
+        /// the model input has (the same bytes can then be fed to other engines).
+        #[arg(long, conflicts_with = "mnist")]
+        input: Option<PathBuf>,
+        /// Print one JSON object instead: the summary, every run's time in microseconds
+        /// (`times_us`, in run order) and the output of the last run.
+        #[arg(long)]
+        json: bool,
+        /// Read the clock only before and after the whole timed loop (no per-run clock reads,
+        /// no sorting), for counting instructions per inference (e.g. with callgrind);
+        /// reports only the mean.
+        #[arg(long)]
+        whole_loop: bool,
     },
 }
 
@@ -186,35 +199,138 @@ fn console_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-fn bench(model: &Path, iters: usize, warmup: usize, dir: Option<PathBuf>) -> Result<(), String> {
+struct BenchOptions {
+    iters: usize,
+    warmup: usize,
+    mnist: Option<PathBuf>,
+    input: Option<PathBuf>,
+    json: bool,
+    whole_loop: bool,
+}
+
+/// A JSON string literal (the model path is the only free text in the bench output).
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_list(v: impl Iterator<Item = f64>, prec: usize) -> String {
+    let items: Vec<String> = v
+        .map(|x| {
+            if x.is_finite() {
+                format!("{x:.prec$}")
+            } else {
+                "null".to_string()
+            }
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+/// Output values in their shortest exact form (`{:e}`), `null` for NaN and infinities.
+fn json_floats(v: &[f32]) -> String {
+    let items: Vec<String> = v
+        .iter()
+        .map(|x| {
+            if x.is_finite() {
+                format!("{x:e}")
+            } else {
+                "null".to_string()
+            }
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+fn read_f32_input(path: &Path, len: usize) -> Result<Vec<f32>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() != len * 4 {
+        return Err(format!(
+            "{}: {} bytes, the model input needs {len} f32 values ({} bytes)",
+            path.display(),
+            bytes.len(),
+            len * 4
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+fn bench(model: &Path, o: BenchOptions) -> Result<(), String> {
     let mut m = load_model(model)?;
-    let x = match dir {
-        Some(d) => input_for(&m, &load_mnist(Some(d))?, 0)?,
-        None => (0..m.input_len())
+    let x = match (o.input, o.mnist) {
+        (Some(path), _) => read_f32_input(&path, m.input_len())?,
+        (None, Some(d)) => input_for(&m, &load_mnist(Some(d))?, 0)?,
+        (None, None) => (0..m.input_len())
             .map(|i| ((i * 37) % 256) as f32 / 255.0)
             .collect(),
     };
     let mut y = vec![0.0; m.output_len()];
-    for _ in 0..warmup {
+    for _ in 0..o.warmup {
         m.run(&x, &mut y).map_err(|e| e.to_string())?;
     }
-    let mut times = Vec::with_capacity(iters.max(1));
-    for _ in 0..iters.max(1) {
+    let n = o.iters.max(1);
+    let name = model.display().to_string();
+    if o.whole_loop {
+        let t = Instant::now();
+        for _ in 0..n {
+            m.run(&x, &mut y).map_err(|e| e.to_string())?;
+        }
+        let mean = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+        if o.json {
+            println!(
+                "{{\"model\":{},\"engine\":\"rtonnx\",\"mean_us\":{mean:.3},\"runs\":{n},\
+                 \"macs\":{},\"output\":{}}}",
+                json_str(&name),
+                m.total_macs(),
+                json_floats(&y)
+            );
+        } else {
+            println!(
+                "{name}: mean {mean:.2} us over {n} runs, whole loop timed ({} MACs)",
+                m.total_macs()
+            );
+        }
+        return Ok(());
+    }
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
         let t = Instant::now();
         m.run(&x, &mut y).map_err(|e| e.to_string())?;
         times.push(t.elapsed().as_secs_f64() * 1e6);
     }
-    times.sort_by(f64::total_cmp);
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
-    println!(
-        "{}: median {:.2} us, min {:.2} us, mean {:.2} us over {} runs ({} MACs)",
-        model.display(),
-        times[times.len() / 2],
-        times[0],
-        mean,
-        times.len(),
-        m.total_macs()
-    );
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
+    if o.json {
+        println!(
+            "{{\"model\":{},\"engine\":\"rtonnx\",\"median_us\":{median:.3},\"min_us\":{:.3},\
+             \"mean_us\":{mean:.3},\"runs\":{n},\"macs\":{},\"times_us\":{},\"output\":{}}}",
+            json_str(&name),
+            sorted[0],
+            m.total_macs(),
+            json_list(times.iter().copied(), 3),
+            json_floats(&y)
+        );
+    } else {
+        println!(
+            "{name}: median {median:.2} us, min {:.2} us, mean {mean:.2} us over {n} runs ({} MACs)",
+            sorted[0],
+            m.total_macs()
+        );
+    }
     Ok(())
 }
 
@@ -238,7 +354,20 @@ fn main() -> ExitCode {
             iters,
             warmup,
             mnist,
-        } => bench(&model, iters, warmup, mnist),
+            input,
+            json,
+            whole_loop,
+        } => bench(
+            &model,
+            BenchOptions {
+                iters,
+                warmup,
+                mnist,
+                input,
+                json,
+                whole_loop,
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
