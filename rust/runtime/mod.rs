@@ -292,6 +292,14 @@ impl Model {
     /// Runs the model on input 0 and writes output 0 (single-input, single-output models;
     /// use [`Model::run_many`] otherwise).
     pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
+        self.check_single(input, output)?;
+        self.load_input(0, input)?;
+        self.execute(None)?;
+        self.store_output(0, output)
+    }
+
+    /// The checks of a single-input, single-output run.
+    fn check_single(&self, input: &[f32], output: &[f32]) -> Result<()> {
         if self.inputs.len() != 1 || self.outputs.is_empty() {
             return Err(err(
                 ErrorCode::InvalidArgument,
@@ -301,9 +309,7 @@ impl Model {
         if input.len() != self.input_len() || output.len() != self.output_len() {
             return Err(err(ErrorCode::BufferLength, ""));
         }
-        self.load_input(0, input)?;
-        self.execute()?;
-        self.store_output(0, output)
+        Ok(())
     }
 
     /// Runs the model with every graph input and output, in graph order. `outputs` may be
@@ -318,7 +324,7 @@ impl Model {
         for (i, x) in inputs.iter().enumerate() {
             self.load_input(i, x)?;
         }
-        self.execute()?;
+        self.execute(None)?;
         for (i, y) in outputs.iter_mut().enumerate() {
             self.store_output(i, y)?;
         }
@@ -355,28 +361,9 @@ impl Model {
         if ticks.len() < self.steps.len() {
             return Err(err(ErrorCode::BufferLength, "one tick slot per node"));
         }
-        if self.inputs.len() != 1 || self.outputs.is_empty() {
-            return Err(err(
-                ErrorCode::InvalidArgument,
-                "the model has several inputs: use run_many",
-            ));
-        }
-        if input.len() != self.input_len() || output.len() != self.output_len() {
-            return Err(err(ErrorCode::BufferLength, ""));
-        }
+        self.check_single(input, output)?;
         self.load_input(0, input)?;
-        let weights = Weights {
-            owned: &self.weights,
-            segments: &self.segments,
-            chunks: &self.chunks,
-        };
-        let mut t0 = clock();
-        for (step, slot) in self.steps.iter().zip(ticks.iter_mut()) {
-            step.execute(&mut self.arena, weights)?;
-            let t1 = clock();
-            *slot = t1.wrapping_sub(t0);
-            t0 = t1;
-        }
+        self.execute(Some((clock, ticks)))?;
         self.store_output(0, output)
     }
 
@@ -426,16 +413,27 @@ impl Model {
         )
     }
 
-    fn execute(&mut self) -> Result<()> {
-        for step in &self.steps {
-            step.execute(
-                &mut self.arena,
-                Weights {
-                    owned: &self.weights,
-                    segments: &self.segments,
-                    chunks: &self.chunks,
-                },
-            )?;
+    /// Runs every step; with a profiler, reads its clock before the first step and after
+    /// each one and stores the differences.
+    fn execute(
+        &mut self,
+        mut profile: Option<(&mut dyn FnMut() -> u32, &mut [u32])>,
+    ) -> Result<()> {
+        let weights = Weights {
+            owned: &self.weights,
+            segments: &self.segments,
+            chunks: &self.chunks,
+        };
+        let mut t0 = profile.as_mut().map_or(0, |(clock, _)| clock());
+        for (i, step) in self.steps.iter().enumerate() {
+            step.execute(&mut self.arena, weights)?;
+            if let Some((clock, ticks)) = profile.as_mut() {
+                let t1 = clock();
+                if let Some(slot) = ticks.get_mut(i) {
+                    *slot = t1.wrapping_sub(t0);
+                }
+                t0 = t1;
+            }
         }
         Ok(())
     }
