@@ -469,6 +469,13 @@ pub(crate) trait BlockSink {
     fn row(&self, n: usize, oc: usize, bh: usize) -> (usize, f32);
     /// The sums of one block, `[y00, y01, y10, y11]` without bias, and the bias.
     fn put(&mut self, at: usize, v: Block, bias: f32);
+    /// On Cortex-M targets with VFMA: when the sink max-pools each block (with Relu or no
+    /// activation), that form and the output the `row` positions index, so that the assembly
+    /// kernel writes the pooled values itself.
+    #[cfg(rtonnx_vfma)]
+    fn pooled(&mut self) -> Option<(super::conv_arm::RowOutput, &mut [f32])> {
+        None
+    }
 }
 
 /// Adds the nine taps of one input channel to `OB` blocks: `acc[o] += conv(p, w[o])`. With
@@ -531,27 +538,19 @@ fn block_row<const OB: usize, S: BlockSink>(
     (n, oc, bh): (usize, usize, usize),
     sink: &mut S,
 ) {
-    // Every index below is ic * pw + 2 * bw + j (ic < icg, bw < nbw, j < 4) into a row, or
-    // ic * 9 + t (t < 9) into a kernel list; both are checked here once.
-    if icg == 0
-        || nbw.checked_mul(2).is_none_or(|w| w + 2 > pw)
-        || rows.iter().any(|r| r.len() != icg * pw)
-        || wo.iter().any(|w| w.len() != icg * 9)
-    {
-        return;
-    }
     // (No `array::map`/`from_fn` here: they are not always inlined.)
     let weights = |ic: usize| -> [[f32; 9]; OB] {
         let mut k = [[0.0; 9]; OB];
         for (k, w) in k.iter_mut().zip(wo) {
-            // SAFETY: ic < icg and w.len() == icg * 9 (checked above).
+            // SAFETY: ic < icg and w.len() == icg * 9 (checked before the first call).
             *k = unsafe { w.as_ptr().add(ic * 9).cast::<[f32; 9]>().read() };
         }
         k
     };
     let at = |r: &[f32], i: usize| -> [f32; 4] {
         // SAFETY: callers pass i = ic * pw + 2 * bw with ic < icg and bw < nbw, so the four
-        // values end at ic * pw + 2 * nbw + 2 <= icg * pw == r.len() (checked above).
+        // values end at ic * pw + 2 * nbw + 2 <= icg * pw == r.len() (checked before the
+        // first call).
         unsafe { r.as_ptr().add(i).cast::<[f32; 4]>().read() }
     };
     let [r0, r1, r2, r3] = rows;
@@ -562,6 +561,44 @@ fn block_row<const OB: usize, S: BlockSink>(
     let mut at = [(0, 0.0); OB];
     for (o, at) in at.iter_mut().enumerate() {
         *at = sink.row(n, oc + o, bh);
+    }
+    #[cfg(rtonnx_vfma)]
+    if let (Ok(w2), [a0, a1]) = (<[&[f32]; 2]>::try_from(&wo[..]), at.as_slice()) {
+        // Two channels on a Cortex-M with VFMA: the assembly kernel (`conv_arm.rs`).
+        if let Some((mode, y)) = sink.pooled() {
+            if super::conv_arm::pooled_row2(rows, pw, icg, w2, nbw, mode, [*a0, *a1], y) {
+                return;
+            }
+            // A NaN or infinite output (or operands that do not fit): the portable kernel
+            // below recomputes the row and is the reference for those cases.
+        } else {
+            let mut out = [[0.0f32; 8]; super::conv_arm::CHUNK];
+            let mut b0 = 0;
+            while b0 < nbw {
+                let n = (nbw - b0).min(out.len());
+                let Some(out) = out.get_mut(..n) else {
+                    return;
+                };
+                if !super::conv_arm::block_row2(rows, pw, icg, w2, b0, out) {
+                    return;
+                }
+                for (b, o) in out.iter().enumerate() {
+                    sink.put(a0.0 + b0 + b, super::conv_arm::channel(o, 0), a0.1);
+                    sink.put(a1.0 + b0 + b, super::conv_arm::channel(o, 1), a1.1);
+                }
+                b0 += n;
+            }
+            return;
+        }
+    }
+    // Every index below is ic * pw + 2 * bw + j (ic < icg, bw < nbw, j < 4) into a row, or
+    // ic * 9 + t (t < 9) into a kernel list; both are checked here once.
+    if icg == 0
+        || nbw.checked_mul(2).is_none_or(|w| w + 2 > pw)
+        || rows.iter().any(|r| r.len() != icg * pw)
+        || wo.iter().any(|w| w.len() != icg * 9)
+    {
+        return;
     }
     if icg == 1 {
         // One input channel: the kernels stay in registers for the whole row.
@@ -660,28 +697,38 @@ pub(crate) fn conv3x3_blocks<S: BlockSink>(
                 return true;
             };
             ring.fill(0.0);
+            // The four ring slots, split once (per-row slicing costs more than it looks on a
+            // Cortex-M, where this loop runs once per block row).
+            let (s01, s23) = ring.split_at_mut(2 * slot);
+            let (s0, s1) = s01.split_at_mut(slot);
+            let (s2, s3) = s23.split_at_mut(slot);
+            let mut slots: [&mut [f32]; 4] = [s0, s1, s2, s3];
             for bh in 0..nbh {
                 // Padded rows 2bh .. 2bh + 4 live in ring slots (2bh + r) % 4; the first two
                 // are already there from the previous block row.
                 for q in (2 * bh + if bh == 0 { 0 } else { 2 })..2 * bh + 4 {
-                    let Some(dst) = ring.get_mut((q % 4) * slot..(q % 4 + 1) * slot) else {
+                    let Some(dst) = slots.get_mut(q & 3) else {
                         continue;
                     };
-                    let src = q.checked_sub(p.pad_top).filter(|&ir| ir < in_h);
+                    let src = q
+                        .checked_sub(p.pad_top)
+                        .filter(|&ir| ir < in_h)
+                        .and_then(|ir| xg.get(ir * in_w..));
                     for (ic, d) in dst.chunks_exact_mut(pw).enumerate() {
                         let Some(d) = d.get_mut(pl..pl + ncopy) else {
                             continue;
                         };
-                        match src.and_then(|ir| xg.get(ic * in_plane + ir * in_w..)) {
+                        match src.and_then(|s| s.get(ic * in_plane..)) {
                             Some(s) if s.len() >= ncopy => super::copy_f32(d, s),
                             _ => d.fill(0.0),
                         }
                     }
                 }
-                let ring = &*ring;
-                let row = |r: usize| {
-                    let s = (2 * bh + r) % 4;
-                    ring.get(s * slot..(s + 1) * slot).unwrap_or(&[])
+                let row = |r: usize| -> &[f32] {
+                    match slots.get((2 * bh + r) & 3) {
+                        Some(s) => s,
+                        None => &[],
+                    }
                 };
                 let rows = [row(0), row(1), row(2), row(3)];
                 let mut j = 0;

@@ -81,6 +81,16 @@ impl BlockSink for PoolSink<'_> {
         ((n * self.m + oc) * self.plane + bh * self.nbw, b)
     }
 
+    #[cfg(rtonnx_vfma)]
+    fn pooled(&mut self) -> Option<(super::conv_arm::RowOutput, &mut [f32])> {
+        use super::conv_arm::RowOutput;
+        match self.kind {
+            PoolKind::ReluMax => Some((RowOutput::ReluMax, &mut *self.y)),
+            PoolKind::Max => Some((RowOutput::Max, &mut *self.y)),
+            PoolKind::Other => None,
+        }
+    }
+
     #[inline(always)]
     fn put(&mut self, at: usize, v: Block, b: f32) {
         // Max pooling of Relu or of no activation: the largest sum first, then the bias and

@@ -6,7 +6,8 @@
 //! kernel returns early or writes unspecified values, but it never panics and never reads or
 //! writes outside its slices. The only `unsafe` is in the measured hot loop of the 3x3
 //! convolution (`conv.rs`, unchecked loads whose bounds are checked once per block row, each
-//! with its `SAFETY:` proof).
+//! with its `SAFETY:` proof) and in the Cortex-M assembly kernel (`conv_arm.rs`, its call
+//! with the bounds it relies on checked before).
 
 /// `d.copy_from_slice(&s[..d.len()])`, four values at a time: on a Cortex-M this is several
 /// times cheaper than the call to the C library's byte-oriented `memcpy` that
@@ -33,6 +34,8 @@ pub fn copy_f32(d: &mut [f32], s: &[f32]) {
 pub mod activation;
 pub mod binary;
 pub mod conv;
+#[cfg(rtonnx_vfma)]
+pub(crate) mod conv_arm;
 pub mod fused;
 pub mod layout;
 pub mod matmul;

@@ -13,6 +13,9 @@
  * then are written as a line "icount N". Optional mark=ADDR (icount_mark): each time it runs,
  * the running count is written as "mark N" (per-node profiles take the differences). At exit
  * "icount-total N" is written.
+ * Optional profile=FILE: also counts every instruction address below 1 MiB (the firmware's
+ * code) and writes "ADDR COUNT" lines for the executed ones at exit, for per-function
+ * profiles (tools/cross/pc_profile.py maps them to symbols).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -62,6 +65,9 @@ static uint64_t executed; /* single vCPU (mps2-an386 has one core) */
 static uint64_t begin_count;
 static uint64_t begin_addr = UINT64_MAX, end_addr = UINT64_MAX, mark_addr = UINT64_MAX;
 static FILE *out;
+#define PROFILE_SPAN (1u << 20) /* bytes of address space profiled (Thumb: 2-byte steps) */
+static uint64_t *profile;      /* executions per halfword address, when profiling */
+static FILE *profile_out;
 
 static void on_begin(unsigned int vcpu, void *udata)
 {
@@ -109,6 +115,11 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, QEMU_PLUGIN_CB_NO_REGS, NULL);
         }
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
+        if (profile != NULL && addr < PROFILE_SPAN)
+        {
+            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                       &profile[addr / 2], 1);
+        }
     }
 }
 
@@ -118,6 +129,17 @@ static void on_plugin_exit(qemu_plugin_id_t id, void *udata)
     (void)udata;
     fprintf(out, "icount-total %" PRIu64 "\n", executed);
     fflush(out);
+    if (profile != NULL)
+    {
+        for (uint64_t i = 0; i < PROFILE_SPAN / 2; i++)
+        {
+            if (profile[i] != 0)
+            {
+                fprintf(profile_out, "%" PRIx64 " %" PRIu64 "\n", i * 2, profile[i]);
+            }
+        }
+        fclose(profile_out);
+    }
 }
 
 static bool parse_addr(const char *arg, const char *key, uint64_t *value)
@@ -149,6 +171,17 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
             if (out == NULL)
             {
                 perror("icount plugin: out");
+                return -1;
+            }
+            continue;
+        }
+        if (strncmp(argv[i], "profile=", 8) == 0)
+        {
+            profile_out = fopen(argv[i] + 8, "w");
+            profile = calloc(PROFILE_SPAN / 2, sizeof *profile);
+            if (profile_out == NULL || profile == NULL)
+            {
+                perror("icount plugin: profile");
                 return -1;
             }
             continue;

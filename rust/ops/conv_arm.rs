@@ -1,0 +1,382 @@
+//! Cortex-M kernel with the FPU's fused multiply-add (FPv4-SP and later: Cortex-M4F, M7,
+//! M33, M55; `cfg(rtonnx_vfma)`, set by `build.rs`) for the 3x3 block convolution of
+//! `conv.rs`: one block row of 2x2 output blocks for two output channels, either as sums
+//! or already max-pooled (the Conv + Relu + MaxPool 2x2 of `fused.rs`).
+//!
+//! Why assembly: LLVM does not fuse `a * b + c` without fast-math, `f32::mul_add` is not in
+//! `core`, and stable Rust cannot name the M4's single-precision registers in inline assembly
+//! (its `sreg` class asks for the double-precision VFPv2). Compiled from Rust, each
+//! multiply-accumulate costs a VMUL and a VADD plus loads of the window and kernels (about
+//! 3.9 instructions per MAC measured on mnist-sm). Here the two channels' 18 weights, the
+//! eight sums and one window row live in the 32 single-precision registers, a window row or a
+//! whole 3x3 kernel is one VLDM, and each multiply-accumulate is one VFMA: 84 instructions
+//! per block and input channel for 72 MACs. VFMA rounds once, so the sums can differ from
+//! the host's (two roundings) in the last bits; onnxruntime's x86 kernels fuse too.
+
+/// What [`block_row2`] writes per block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum RowOutput {
+    /// The eight sums without bias: channel 0's `[y00, y01, y10, y11]`, then channel 1's.
+    Sums = 0,
+    /// Per channel `max(sums) + bias` (2x2 max pooling of the conv without activation).
+    Max = 1,
+    /// Per channel `relu(max(sums) + bias)` (max pooling of Relu(conv): equal, as Relu and
+    /// adding the bias are non-decreasing).
+    ReluMax = 2,
+}
+
+/// Arguments of the assembly routine, in the order it reads them (offsets in bytes).
+#[repr(C)]
+struct RowArgs {
+    /// +0: first value of the window of block 0, input channel 0, in the four padded rows.
+    rows: [*const f32; 4],
+    /// +16: bytes from one input channel's row to the next one's (`pw * 4`).
+    row_stride: usize,
+    /// +20: input channels (at least 1).
+    icg: usize,
+    /// +24, +28: the `icg` 3x3 kernels of each output channel, row-major.
+    w: [*const f32; 2],
+    /// +32: blocks (at least 1).
+    nbw: usize,
+    /// +36: `Sums`: `8 * nbw` values; pooled: channel 0's `nbw` values.
+    out: *mut f32,
+    /// +40: a [`RowOutput`].
+    mode: u32,
+    /// +44, +48: the channels' biases (pooled modes).
+    bias: [f32; 2],
+    /// +52: pooled modes: bytes from channel 0's output to channel 1's.
+    out1_offset: isize,
+}
+
+// Registers: r1-r4 row pointers, r5 row stride, r6 icg, r7/r8 kernel pointers, r9 blocks
+// left, r10 output, r11 channels left (then the saved argument pointer), r12 zero, lr the
+// bytes a row pointer moved over the channels less the 8 bytes to the next block, r0 scratch.
+// s0-s3 / s4-s7 the sums of channel 0 / 1, s8-s11 one window row, s12-s20 / s21-s29 the
+// kernels of channel 0 / 1, s31 a NaN detector for the pooled outputs (it becomes NaN when an
+// output is NaN or infinite). Returns in r0 1 when the detector fired, else 0.
+core::arch::global_asm!(
+    // Module-level assembly does not inherit the target's FPU: name the M4F's (a subset of
+    // the later cores' FPUs).
+    ".fpu fpv4-sp-d16",
+    ".section .text.rtonnx_conv3x3_blockrow2,\"ax\",%progbits",
+    ".p2align 2",
+    ".global rtonnx_conv3x3_blockrow2",
+    ".hidden rtonnx_conv3x3_blockrow2",
+    ".type rtonnx_conv3x3_blockrow2,%function",
+    ".thumb",
+    ".thumb_func",
+    "rtonnx_conv3x3_blockrow2:",
+    "push {{r0, r4-r11, lr}}",
+    "vpush {{s16-s31}}",
+    "ldm r0, {{r1-r4}}",
+    "ldr r5, [r0, #16]",
+    "ldr r6, [r0, #20]",
+    "ldr r7, [r0, #24]",
+    "ldr r8, [r0, #28]",
+    "ldr r9, [r0, #32]",
+    "ldr r10, [r0, #36]",
+    "mul lr, r6, r5",
+    "sub lr, lr, #8",
+    "movs r12, #0",
+    "vmov s31, r12",
+    // Block loop.
+    "1:",
+    "vmov s0, s1, r12, r12",
+    "vmov s2, s3, r12, r12",
+    "vmov s4, s5, r12, r12",
+    "vmov s6, s7, r12, r12",
+    "mov r11, r6",
+    // Input channel loop: both kernels, then the four window rows.
+    "2:",
+    "vldmia r7!, {{s12-s20}}",
+    "vldmia r8!, {{s21-s29}}",
+    "vldmia r1, {{s8-s11}}",
+    "add r1, r1, r5",
+    "vfma.f32 s0, s12, s8",
+    "vfma.f32 s1, s12, s9",
+    "vfma.f32 s4, s21, s8",
+    "vfma.f32 s5, s21, s9",
+    "vfma.f32 s0, s13, s9",
+    "vfma.f32 s1, s13, s10",
+    "vfma.f32 s4, s22, s9",
+    "vfma.f32 s5, s22, s10",
+    "vfma.f32 s0, s14, s10",
+    "vfma.f32 s1, s14, s11",
+    "vfma.f32 s4, s23, s10",
+    "vfma.f32 s5, s23, s11",
+    "vldmia r2, {{s8-s11}}",
+    "add r2, r2, r5",
+    "vfma.f32 s0, s15, s8",
+    "vfma.f32 s1, s15, s9",
+    "vfma.f32 s4, s24, s8",
+    "vfma.f32 s5, s24, s9",
+    "vfma.f32 s0, s16, s9",
+    "vfma.f32 s1, s16, s10",
+    "vfma.f32 s4, s25, s9",
+    "vfma.f32 s5, s25, s10",
+    "vfma.f32 s0, s17, s10",
+    "vfma.f32 s1, s17, s11",
+    "vfma.f32 s4, s26, s10",
+    "vfma.f32 s5, s26, s11",
+    "vfma.f32 s2, s12, s8",
+    "vfma.f32 s3, s12, s9",
+    "vfma.f32 s6, s21, s8",
+    "vfma.f32 s7, s21, s9",
+    "vfma.f32 s2, s13, s9",
+    "vfma.f32 s3, s13, s10",
+    "vfma.f32 s6, s22, s9",
+    "vfma.f32 s7, s22, s10",
+    "vfma.f32 s2, s14, s10",
+    "vfma.f32 s3, s14, s11",
+    "vfma.f32 s6, s23, s10",
+    "vfma.f32 s7, s23, s11",
+    "vldmia r3, {{s8-s11}}",
+    "add r3, r3, r5",
+    "vfma.f32 s0, s18, s8",
+    "vfma.f32 s1, s18, s9",
+    "vfma.f32 s4, s27, s8",
+    "vfma.f32 s5, s27, s9",
+    "vfma.f32 s0, s19, s9",
+    "vfma.f32 s1, s19, s10",
+    "vfma.f32 s4, s28, s9",
+    "vfma.f32 s5, s28, s10",
+    "vfma.f32 s0, s20, s10",
+    "vfma.f32 s1, s20, s11",
+    "vfma.f32 s4, s29, s10",
+    "vfma.f32 s5, s29, s11",
+    "vfma.f32 s2, s15, s8",
+    "vfma.f32 s3, s15, s9",
+    "vfma.f32 s6, s24, s8",
+    "vfma.f32 s7, s24, s9",
+    "vfma.f32 s2, s16, s9",
+    "vfma.f32 s3, s16, s10",
+    "vfma.f32 s6, s25, s9",
+    "vfma.f32 s7, s25, s10",
+    "vfma.f32 s2, s17, s10",
+    "vfma.f32 s3, s17, s11",
+    "vfma.f32 s6, s26, s10",
+    "vfma.f32 s7, s26, s11",
+    "vldmia r4, {{s8-s11}}",
+    "add r4, r4, r5",
+    "vfma.f32 s2, s18, s8",
+    "vfma.f32 s3, s18, s9",
+    "vfma.f32 s6, s27, s8",
+    "vfma.f32 s7, s27, s9",
+    "vfma.f32 s2, s19, s9",
+    "vfma.f32 s3, s19, s10",
+    "vfma.f32 s6, s28, s9",
+    "vfma.f32 s7, s28, s10",
+    "vfma.f32 s2, s20, s10",
+    "vfma.f32 s3, s20, s11",
+    "vfma.f32 s6, s29, s10",
+    "vfma.f32 s7, s29, s11",
+    "subs r11, r11, #1",
+    "bne 2b",
+    // Next block: rewind the row pointers over the channels and two columns on, reload the
+    // kernel pointers.
+    "ldr r11, [sp, #64]",
+    "ldr r7, [r11, #24]",
+    "ldr r8, [r11, #28]",
+    "sub r1, r1, lr",
+    "sub r2, r2, lr",
+    "sub r3, r3, lr",
+    "sub r4, r4, lr",
+    "ldr r0, [r11, #40]",
+    "cmp r0, #0",
+    "bne 3f",
+    "vstmia r10!, {{s0-s7}}",
+    "b 5f",
+    // Pooled: the largest sum of each channel (a NaN sum after the first is skipped, as in
+    // `fused.rs`), plus its bias, then Relu when asked (negative numbers become +0; NaN stays).
+    "3:",
+    "vcmp.f32 s1, s0",
+    "vmrs APSR_nzcv, fpscr",
+    "it gt",
+    "vmovgt.f32 s0, s1",
+    "vcmp.f32 s2, s0",
+    "vmrs APSR_nzcv, fpscr",
+    "it gt",
+    "vmovgt.f32 s0, s2",
+    "vcmp.f32 s3, s0",
+    "vmrs APSR_nzcv, fpscr",
+    "it gt",
+    "vmovgt.f32 s0, s3",
+    "vcmp.f32 s5, s4",
+    "vmrs APSR_nzcv, fpscr",
+    "it gt",
+    "vmovgt.f32 s4, s5",
+    "vcmp.f32 s6, s4",
+    "vmrs APSR_nzcv, fpscr",
+    "it gt",
+    "vmovgt.f32 s4, s6",
+    "vcmp.f32 s7, s4",
+    "vmrs APSR_nzcv, fpscr",
+    "it gt",
+    "vmovgt.f32 s4, s7",
+    "vldr s8, [r11, #44]",
+    "vldr s9, [r11, #48]",
+    "vadd.f32 s0, s0, s8",
+    "vadd.f32 s4, s4, s9",
+    "cmp r0, #2",
+    "bne 4f",
+    "vcmp.f32 s0, #0",
+    "vmrs APSR_nzcv, fpscr",
+    "it mi",
+    "vmovmi s0, r12",
+    "vcmp.f32 s4, #0",
+    "vmrs APSR_nzcv, fpscr",
+    "it mi",
+    "vmovmi s4, r12",
+    "4:",
+    // x - x is 0 for numbers and NaN for NaN and infinities.
+    "vadd.f32 s10, s0, s4",
+    "vsub.f32 s10, s10, s10",
+    "vadd.f32 s31, s31, s10",
+    "ldr r0, [r11, #52]",
+    "add r0, r0, r10",
+    "vstr s4, [r0]",
+    "vstmia r10!, {{s0}}",
+    "5:",
+    "subs r9, r9, #1",
+    "bne 1b",
+    "vcmp.f32 s31, s31",
+    "vmrs APSR_nzcv, fpscr",
+    "ite vs",
+    "movvs r0, #1",
+    "movvc r0, #0",
+    "vpop {{s16-s31}}",
+    "add sp, sp, #4",
+    "pop {{r4-r11, pc}}",
+    ".size rtonnx_conv3x3_blockrow2, . - rtonnx_conv3x3_blockrow2",
+);
+
+extern "C" {
+    fn rtonnx_conv3x3_blockrow2(args: *const RowArgs) -> u32;
+}
+
+/// Checks shared by the two entry points: `rows[r]` holds padded input row `r` of the block
+/// row for each of the `icg` input channels (`pw` values each), `w[k]` the `icg` 3x3 kernels
+/// of channel `k`, and blocks `b0 .. b0 + nbw` have their 4x4 windows inside a row.
+fn operands_fit(rows: &[&[f32]; 4], pw: usize, icg: usize, w: &[&[f32]; 2], end: usize) -> bool {
+    let fits = end
+        .checked_mul(2)
+        .and_then(|c| c.checked_add(2))
+        .is_some_and(|e| e <= pw);
+    let rows_ok = icg
+        .checked_mul(pw)
+        .is_some_and(|len| rows.iter().all(|r| r.len() == len));
+    let w_ok = icg
+        .checked_mul(9)
+        .is_some_and(|len| w.iter().all(|w| w.len() == len));
+    icg != 0 && fits && rows_ok && w_ok
+}
+
+fn args(
+    rows: [&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w: [&[f32]; 2],
+    b0: usize,
+    nbw: usize,
+) -> RowArgs {
+    let [r0, r1, r2, r3] = rows;
+    let [w0, w1] = w;
+    // Callers checked `2 * b0 < pw <= row length`: a pointer to the window's first value.
+    let at = |r: &[f32]| r.as_ptr().wrapping_add(2 * b0);
+    RowArgs {
+        rows: [at(r0), at(r1), at(r2), at(r3)],
+        row_stride: pw * 4,
+        icg,
+        w: [w0.as_ptr(), w1.as_ptr()],
+        nbw,
+        out: core::ptr::null_mut(),
+        mode: RowOutput::Sums as u32,
+        bias: [0.0; 2],
+        out1_offset: 0,
+    }
+}
+
+/// Sums (without bias) of the 2x2 blocks `b0 .. b0 + out.len()` of one block row for two
+/// output channels, as `conv.rs`'s `block_row` defines them (operands as in
+/// [`operands_fit`]). Each `out[b]` receives channel 0's block then channel 1's. Returns
+/// false, computing nothing, when the operands do not fit.
+pub(crate) fn block_row2(
+    rows: [&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w: [&[f32]; 2],
+    b0: usize,
+    out: &mut [[f32; 8]],
+) -> bool {
+    let nbw = out.len();
+    if nbw == 0
+        || !b0
+            .checked_add(nbw)
+            .is_some_and(|e| operands_fit(&rows, pw, icg, &w, e))
+    {
+        return false;
+    }
+    let mut a = args(rows, pw, icg, w, b0, nbw);
+    a.out = out.as_mut_ptr().cast::<f32>();
+    // SAFETY: the routine reads, for input channels ic < icg, blocks b < nbw and rows r < 4,
+    // the four values at `rows[r] + ic * pw + 2 * (b0 + b)`, which end at
+    // `(icg - 1) * pw + 2 * (b0 + nbw) + 2 <= icg * pw`, the length of `rows[r]` (checked
+    // above); it reads `icg * 9` values from each `w[k]` (their lengths, checked) and, in
+    // `Sums` mode, writes `8 * nbw` values to `out` (`nbw` arrays of 8). It follows the
+    // AAPCS: it saves and restores the callee-saved r4-r11 and s16-s31 and the stack pointer.
+    unsafe { rtonnx_conv3x3_blockrow2(&a) };
+    true
+}
+
+/// Pooled values of all `nbw` blocks of one block row for two output channels (operands as
+/// in [`operands_fit`]): channel `k`'s values go to `y[at[k] .. at[k] + nbw]`, each
+/// `relu?(max(block sums) + bias[k])` as `mode` says. Returns false when the operands do not
+/// fit (nothing computed) or when an output came out NaN or infinite (the caller recomputes
+/// the row with the portable kernel, whose NaN handling is the reference).
+pub(crate) fn pooled_row2(
+    rows: [&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w: [&[f32]; 2],
+    nbw: usize,
+    mode: RowOutput,
+    outputs: [(usize, f32); 2],
+    y: &mut [f32],
+) -> bool {
+    let [(at0, b0), (at1, b1)] = outputs;
+    let inside = |at: usize| at.checked_add(nbw).is_some_and(|e| e <= y.len());
+    if nbw == 0
+        || mode == RowOutput::Sums
+        || !inside(at0)
+        || !inside(at1)
+        || !operands_fit(&rows, pw, icg, &w, nbw)
+    {
+        return false;
+    }
+    let mut a = args(rows, pw, icg, w, 0, nbw);
+    // In bounds: at0 + nbw <= y.len() (checked above).
+    a.out = y.as_mut_ptr().wrapping_add(at0);
+    a.mode = mode as u32;
+    a.bias = [b0, b1];
+    // Element offsets below y.len() <= isize::MAX / 4 elements: no overflow.
+    a.out1_offset = (at1 as isize - at0 as isize) * 4;
+    // SAFETY: reads as in `block_row2` (b0 = 0, checked by `operands_fit`); writes the values
+    // `y[at0 + b]` and `y[at1 + b]` for b < nbw, inside `y` (checked above). AAPCS as there.
+    let nan = unsafe { rtonnx_conv3x3_blockrow2(&a) };
+    nan == 0
+}
+
+/// Channel `k`'s block out of one [`block_row2`] output.
+#[inline(always)]
+pub(crate) fn channel(o: &[f32; 8], k: usize) -> super::conv::Block {
+    let [a, b, c, d, e, f, g, h] = *o;
+    if k == 0 {
+        [a, b, c, d]
+    } else {
+        [e, f, g, h]
+    }
+}
+
+/// Blocks per call of [`block_row2`] (the caller's output buffer: 256 bytes of stack).
+pub(crate) const CHUNK: usize = 8;
