@@ -123,9 +123,13 @@ def main():
     helper = exact.get('empty', {}).get('insns', 0)
 
     reference = None
+    ort_outputs = None
     if args.reference:
         with open(args.reference) as f:
-            reference = {int(k): v for k, v in json.load(f)['predictions'].items()}
+            ref_doc = json.load(f)
+        reference = {int(k): v for k, v in ref_doc['predictions'].items()}
+        if 'onnxruntime_outputs' in ref_doc:
+            ort_outputs = {int(k): v for k, v in ref_doc['onnxruntime_outputs'].items()}
 
     model = os.path.basename(args.model)
     print('== %s' % model)
@@ -161,6 +165,21 @@ def main():
             sum(a == b for a, b in zip(labels, preds)), len(preds),
             'equal' if reference is not None and not any('host' in f for f in failures)
             else ('MISMATCH' if reference is not None else 'none given')))
+
+    if ort_outputs is not None:
+        # The firmware prints each output x 1e6 rounded: allow that rounding (5e-7) on top of
+        # the 1e-5 the engine promises.
+        worst = 0.0
+        for (source, i), (_, _, probs) in sorted(results.items()):
+            ref = ort_outputs.get(i)
+            if ref is None or len(ref) != len(probs):
+                failures.append('%s: image %d: %d outputs, onnxruntime %s' %
+                                (source, i, len(probs), None if ref is None else len(ref)))
+                continue
+            worst = max([worst] + [abs(p / 1e6 - r) for p, r in zip(probs, ref)])
+        print('  max abs difference of the outputs to onnxruntime: %.2g (printed to 1e-6)' % worst)
+        if worst > 1e-5 + 5e-7:
+            failures.append('outputs differ from onnxruntime by %.3g' % worst)
 
     runs = {k: v for k, v in exact.items() if k.startswith('run-flash-')}
     runs_file = {k: v for k, v in exact.items() if k.startswith('run-file-')}

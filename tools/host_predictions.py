@@ -8,6 +8,7 @@ Writes {"source": ..., "predictions": {"INDEX": DIGIT, ...}} from the first avai
      --index N`, whose last digit after "The number is" / "prediction" is taken;
   2. tests/reference/*.json files for this model with per-image outputs (argmax);
   3. onnxruntime, when the Python running this script has it.
+With onnxruntime it also writes "onnxruntime_outputs": {"INDEX": [output values]}.
 """
 import glob
 import gzip
@@ -92,6 +93,14 @@ def read_idx(path):
 
 
 def from_onnxruntime(model, indices):
+    outputs = onnxruntime_outputs(model, indices)
+    if outputs is None:
+        return None
+    return {i: argmax(v) for i, v in outputs.items()}
+
+
+def onnxruntime_outputs(model, indices):
+    """{index: output vector} from onnxruntime, or None without it."""
     try:
         import numpy as np
         import onnxruntime as ort
@@ -103,12 +112,12 @@ def from_onnxruntime(model, indices):
     sess = ort.InferenceSession(model, opts, providers=['CPUExecutionProvider'])
     inp = sess.get_inputs()[0]
     shape = [1 if not isinstance(d, int) or d <= 0 else d for d in inp.shape]
-    preds = {}
+    outputs = {}
     for i in indices:
         img = np.frombuffer(pixels[i * rows * cols:(i + 1) * rows * cols], np.uint8)
         x = (img.astype(np.float32) / 255.0).reshape(shape)
-        preds[i] = int(sess.run(None, {inp.name: x})[0].reshape(-1).argmax())
-    return preds
+        outputs[i] = [float(v) for v in sess.run(None, {inp.name: x})[0].reshape(-1)]
+    return outputs
 
 
 def main():
@@ -118,9 +127,14 @@ def main():
                      ('onnxruntime', from_onnxruntime)):
         preds = fn(model, indices)
         if preds is not None:
+            doc = {'source': name, 'predictions': {str(k): v for k, v in preds.items()}}
+            # The outputs themselves when onnxruntime is here: the firmware's probabilities
+            # are checked against them (max abs difference).
+            outputs = onnxruntime_outputs(model, indices)
+            if outputs is not None:
+                doc['onnxruntime_outputs'] = {str(k): v for k, v in outputs.items()}
             with open(out, 'w') as f:
-                json.dump({'source': name, 'predictions': {str(k): v for k, v in preds.items()}},
-                          f, indent=1)
+                json.dump(doc, f, indent=1)
             print('host_predictions: %s reference from %s' % (os.path.basename(model), name))
             return 0
     sys.exit('host_predictions: no host reference available (set RTONNX_CLI to the host rtonnx '
