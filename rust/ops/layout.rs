@@ -85,6 +85,27 @@ pub fn transpose<T: Copy>(x: &[T], y: &mut [T], shape: &[usize], perm: &[usize])
     // Two merged axes with a short inner one (NCHW <-> NHWC with few channels): walk the
     // long axis in the inner loop instead, one strided pass per inner column.
     if let ([rows], [row_src]) = (outer, outer_src) {
+        if inner <= 8 && inner < *rows && *row_src == 1 {
+            // The common case (a CNN's NCHW -> NHWC before its dense layer, up to 8
+            // channels): each input column scattered into its output column. Zipped
+            // `step_by` iterators cost ~23 instructions per element on a Cortex-M4.
+            let mut cols: [&[T]; 8] = [&[]; 8];
+            for (j, col) in cols.iter_mut().take(inner).enumerate() {
+                let from = j.saturating_mul(inner_src);
+                let Some(c) = x.get(from..from.saturating_add(*rows)) else {
+                    return;
+                };
+                *col = c;
+            }
+            for (j, col) in cols.iter().take(inner).enumerate() {
+                for (yrow, &v) in y.chunks_exact_mut(inner).zip(col.iter()) {
+                    if let Some(o) = yrow.get_mut(j) {
+                        *o = v;
+                    }
+                }
+            }
+            return;
+        }
         if inner < *rows {
             for j in 0..inner {
                 let Some(xs) = x.get(j.saturating_mul(inner_src)..) else {
@@ -458,6 +479,23 @@ mod tests {
                 x[ravel(&ii, shape)]
             })
             .collect()
+    }
+
+    #[test]
+    fn transpose_nchw_to_nhwc_and_back_few_and_many_channels() {
+        // The column-gather fast path (up to 8 channels) and the strided passes beyond it.
+        for c in 1..=10 {
+            for (n, h, w) in [(1, 1, 1), (1, 2, 3), (1, 7, 7), (2, 3, 5), (1, 1, 9)] {
+                let shape = [n, c, h, w];
+                let len = n * c * h * w;
+                let x: Vec<i64> = (0..len as i64).collect();
+                for perm in [[0, 2, 3, 1], [0, 3, 1, 2], [0, 2, 1, 3]] {
+                    let mut y = vec![-1i64; len];
+                    transpose(&x, &mut y, &shape, &perm);
+                    assert_eq!(y, transpose_reference(&x, &shape, &perm), "{shape:?} {perm:?}");
+                }
+            }
+        }
     }
 
     #[test]
