@@ -176,6 +176,13 @@ fn dense_cols<const NB: usize>(
     {
         acc = *b;
     }
+    #[cfg(rtonnx_vfma)]
+    if super::matmul_arm::dense_cols::<NB>(x, w, x.len(), n, j, &mut acc) {
+        if let Some(out) = y.get_mut(j..).and_then(|r| r.first_chunk_mut::<NB>()) {
+            *out = acc;
+        }
+        return;
+    }
     for (&xv, wr) in x.iter().zip(w.chunks_exact(n)) {
         if let Some(wv) = wr.get(j..).and_then(|r| r.first_chunk::<NB>()) {
             for (a, &wv) in acc.iter_mut().zip(wv) {

@@ -6,8 +6,8 @@
 //! kernel returns early or writes unspecified values, but it never panics and never reads or
 //! writes outside its slices. The only `unsafe` is in the measured hot loop of the 3x3
 //! convolution (`conv.rs`, unchecked loads whose bounds are checked once per block row, each
-//! with its `SAFETY:` proof) and in the Cortex-M assembly kernel (`conv_arm.rs`, its call
-//! with the bounds it relies on checked before).
+//! with its `SAFETY:` proof) and in the Cortex-M assembly kernels (`conv_arm.rs`, `matmul_arm.rs`,
+//! their calls with the bounds they rely on checked before).
 
 /// `d.copy_from_slice(&s[..d.len()])`, four values at a time: on a Cortex-M this is several
 /// times cheaper than the call to the C library's byte-oriented `memcpy` that
@@ -39,6 +39,8 @@ pub(crate) mod conv_arm;
 pub mod fused;
 pub mod layout;
 pub mod matmul;
+#[cfg(rtonnx_vfma)]
+pub(crate) mod matmul_arm;
 pub mod normalization;
 pub mod pool;
 pub mod reduce;
