@@ -11,7 +11,6 @@
 
 use alloc::boxed::Box;
 use core::ffi::{c_char, c_int, c_void, CStr};
-use core::fmt::Write as _;
 
 use crate::error::{err, Error, ErrorCode};
 use crate::ops::activation::Activation;
@@ -109,7 +108,7 @@ fn report(out: Option<&mut onnx_error_t>, e: &Error) -> c_int {
             len: 0,
             full: false,
         };
-        let _ = write!(w, "{e}");
+        let _ = e.write_to(&mut w);
         let end = w.len;
         if let Some(slot) = o.message.get_mut(end) {
             *slot = 0;

@@ -187,16 +187,28 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code.description())?;
+impl Error {
+    /// Writes the message that `Display` shows ("description: detail ('name')") with
+    /// `write_str` alone, so the C API reports errors without linking `core::fmt`'s
+    /// formatting machinery.
+    pub fn write_to(&self, w: &mut dyn fmt::Write) -> fmt::Result {
+        w.write_str(self.code.description())?;
         if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+            w.write_str(": ")?;
+            w.write_str(self.detail)?;
         }
         if self.name_len != 0 {
-            write!(f, " ('{}')", self.name())?;
+            w.write_str(" ('")?;
+            w.write_str(self.name())?;
+            w.write_str("')")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 

@@ -128,7 +128,9 @@ pub(crate) fn flatten(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
     if axis < 0 || axis > r {
         return Err(err(ErrorCode::InvalidAttribute, "axis out of range"));
     }
-    let (head, tail) = xs.split_at(axis as usize);
+    let (head, tail) = xs
+        .split_at_checked(axis as usize)
+        .ok_or(err(ErrorCode::InvalidAttribute, "axis out of range"))?;
     let shape = to_vec(&[head.iter().product(), tail.iter().product()])?;
     let out = output0(cx, node)?;
     cx.alias(out, x, shape)
@@ -652,16 +654,16 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
             end = end.saturating_add(dim);
         }
         let count = if step > 0 {
-            start = start.clamp(0, dim);
-            end = end.clamp(0, dim);
+            start = start.max(0).min(dim);
+            end = end.max(0).min(dim);
             if end > start {
                 (end - start + step - 1) / step
             } else {
                 0
             }
         } else {
-            start = start.clamp(0, (dim - 1).max(0));
-            end = end.clamp(-1, dim - 1);
+            start = start.max(0).min((dim - 1).max(0));
+            end = end.max(-1).min(dim - 1);
             if start > end && dim > 0 {
                 (start - end + (-step) - 1) / (-step)
             } else {
@@ -701,7 +703,7 @@ pub(crate) fn shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
     let a = Attrs::new(node);
     let xs = to_vec(cx.shape(ins.get(0)?)?)?;
     let r = xs.len() as i64;
-    let clamp = |v: i64| -> usize { (if v < 0 { v + r } else { v }).clamp(0, r) as usize };
+    let clamp = |v: i64| -> usize { (if v < 0 { v + r } else { v }).max(0).min(r) as usize };
     let start = clamp(a.int("start", 0)?);
     let end = clamp(a.int("end", r)?);
     let dims: Vec<i64> = super::try_collect(xs.iter().take(end).skip(start).map(|&d| d as i64))?;

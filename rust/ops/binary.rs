@@ -146,6 +146,14 @@ impl Broadcast {
 pub trait Element: Copy + Default + PartialEq + core::fmt::Debug {
     /// Applies `op` to one pair of values.
     fn binary(op: BinaryOp, a: Self, b: Self) -> Self;
+
+    /// `y = a op b` (or `y = y op b` when `a` is `None`) over the geometry `bc`. The default
+    /// is one loop that dispatches on `op` per element (small code, for load-time folding);
+    /// `f32` overrides it with one loop per operator (the run-time kernels).
+    #[inline]
+    fn run_binary(op: BinaryOp, bc: &Broadcast, a: Option<&[Self]>, b: &[Self], y: &mut [Self]) {
+        run(bc, a, b, y, &|p, q| Self::binary(op, p, q));
+    }
 }
 
 impl Element for f32 {
@@ -177,12 +185,27 @@ impl Element for f32 {
             }
         }
     }
+
+    fn run_binary(op: BinaryOp, bc: &Broadcast, a: Option<&[f32]>, b: &[f32], y: &mut [f32]) {
+        // The match is outside the loops: each arm is a separate monomorphic kernel.
+        match op {
+            BinaryOp::Add => run(bc, a, b, y, &|p, q| p + q),
+            BinaryOp::Sub => run(bc, a, b, y, &|p, q| p - q),
+            BinaryOp::Mul => run(bc, a, b, y, &|p, q| p * q),
+            BinaryOp::Div => run(bc, a, b, y, &|p, q| p / q),
+            BinaryOp::Pow => run(bc, a, b, y, &|p, q| f32::binary(BinaryOp::Pow, p, q)),
+            BinaryOp::Max => run(bc, a, b, y, &|p, q| f32::binary(BinaryOp::Max, p, q)),
+            BinaryOp::Min => run(bc, a, b, y, &|p, q| f32::binary(BinaryOp::Min, p, q)),
+        }
+    }
 }
 
 impl Element for i64 {
     /// Wrapping arithmetic; `Div` truncates toward zero and yields 0 for a zero divisor and
     /// for `i64::MIN / -1`.
-    #[inline(always)]
+    // Not inlined: int64 arithmetic only runs at load time (shape folding), where one
+    // out-of-line call per element costs nothing that matters and saves a loop per operator.
+    #[inline(never)]
     fn binary(op: BinaryOp, a: i64, b: i64) -> i64 {
         match op {
             BinaryOp::Add => a.wrapping_add(b),
@@ -211,33 +234,19 @@ impl Element for i64 {
 
 /// `y = a op b` with numpy broadcasting described by `bc`.
 pub fn binary<T: Element>(op: BinaryOp, bc: &Broadcast, a: &[T], b: &[T], y: &mut [T]) {
-    // The match is outside the loops: each arm is a separate monomorphic kernel.
-    match op {
-        BinaryOp::Add => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Add, p, q)),
-        BinaryOp::Sub => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Sub, p, q)),
-        BinaryOp::Mul => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Mul, p, q)),
-        BinaryOp::Div => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Div, p, q)),
-        BinaryOp::Pow => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Pow, p, q)),
-        BinaryOp::Max => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Max, p, q)),
-        BinaryOp::Min => run(bc, Some(a), b, y, |p, q| T::binary(BinaryOp::Min, p, q)),
-    }
+    T::run_binary(op, bc, Some(a), b, y);
 }
 
 /// In-place variant `y = y op b`: `y` holds `a` on entry (a's shape equals the output shape;
 /// `bc.a_strides` is not used).
 pub fn binary_in_place<T: Element>(op: BinaryOp, bc: &Broadcast, y: &mut [T], b: &[T]) {
-    match op {
-        BinaryOp::Add => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Add, p, q)),
-        BinaryOp::Sub => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Sub, p, q)),
-        BinaryOp::Mul => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Mul, p, q)),
-        BinaryOp::Div => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Div, p, q)),
-        BinaryOp::Pow => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Pow, p, q)),
-        BinaryOp::Max => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Max, p, q)),
-        BinaryOp::Min => run(bc, None, b, y, |p, q| T::binary(BinaryOp::Min, p, q)),
-    }
+    T::run_binary(op, bc, None, b, y);
 }
 
 /// One output row: `y[i] = f(a[i * sa], b[i * sb])` with `a = None` meaning "a is y".
+/// `Broadcast::new` gives the innermost axis strides 0 or 1; one strided loop per case of
+/// `a` serves them all (the loops for the separate stride patterns cost more code than the
+/// multiplications they save). Stops at the first element an operand does not hold.
 #[inline(always)]
 fn row<T: Element, F: Fn(T, T) -> T>(
     a: Option<&[T]>,
@@ -247,56 +256,20 @@ fn row<T: Element, F: Fn(T, T) -> T>(
     y: &mut [T],
     f: &F,
 ) {
-    let n = y.len();
-    match (a, sa, sb) {
-        (None, _, 1) => {
-            if let Some(b) = b.get(..n) {
-                for (o, &q) in y.iter_mut().zip(b) {
-                    *o = f(*o, q);
-                }
-            }
-        }
-        (None, _, 0) => {
-            if let Some(&q) = b.first() {
-                for o in y.iter_mut() {
-                    *o = f(*o, q);
-                }
-            }
-        }
-        (Some(a), 1, 1) => {
-            if let (Some(a), Some(b)) = (a.get(..n), b.get(..n)) {
-                for ((o, &p), &q) in y.iter_mut().zip(a).zip(b) {
-                    *o = f(p, q);
-                }
-            }
-        }
-        (Some(a), 1, 0) => {
-            if let (Some(a), Some(&q)) = (a.get(..n), b.first()) {
-                for (o, &p) in y.iter_mut().zip(a) {
-                    *o = f(p, q);
-                }
-            }
-        }
-        (Some(a), 0, 1) => {
-            if let (Some(&p), Some(b)) = (a.first(), b.get(..n)) {
-                for (o, &q) in y.iter_mut().zip(b) {
-                    *o = f(p, q);
-                }
-            }
-        }
-        _ => {
-            // General strides (not produced by `Broadcast::new` for the innermost axis).
+    match a {
+        None => {
             for (i, o) in y.iter_mut().enumerate() {
-                let q = match b.get(i.wrapping_mul(sb)) {
-                    Some(&q) => q,
-                    None => return,
+                let Some(&q) = b.get(i.wrapping_mul(sb)) else {
+                    return;
                 };
-                let p = match a {
-                    None => *o,
-                    Some(a) => match a.get(i.wrapping_mul(sa)) {
-                        Some(&p) => p,
-                        None => return,
-                    },
+                *o = f(*o, q);
+            }
+        }
+        Some(a) => {
+            for (i, o) in y.iter_mut().enumerate() {
+                let (Some(&p), Some(&q)) = (a.get(i.wrapping_mul(sa)), b.get(i.wrapping_mul(sb)))
+                else {
+                    return;
                 };
                 *o = f(p, q);
             }
@@ -304,8 +277,7 @@ fn row<T: Element, F: Fn(T, T) -> T>(
     }
 }
 
-#[inline(always)]
-fn run<T: Element, F: Fn(T, T) -> T>(bc: &Broadcast, a: Option<&[T]>, b: &[T], y: &mut [T], f: F) {
+fn run<T: Element, F: Fn(T, T) -> T>(bc: &Broadcast, a: Option<&[T]>, b: &[T], y: &mut [T], f: &F) {
     let r = bc.rank;
     if r == 0 || r > MAX_RANK {
         return;
@@ -342,12 +314,12 @@ fn run<T: Element, F: Fn(T, T) -> T>(bc: &Broadcast, a: Option<&[T]>, b: &[T], y
             return;
         };
         match a {
-            None => row(None, sa, brow, sb, yrow, &f),
+            None => row(None, sa, brow, sb, yrow, f),
             Some(a) => {
                 let Some(arow) = a.get(oa..) else {
                     return;
                 };
-                row(Some(arow), sa, brow, sb, yrow, &f);
+                row(Some(arow), sa, brow, sb, yrow, f);
             }
         }
         if !odometer_step(idx, outer_shape, [a_st, b_st], &mut offs) {

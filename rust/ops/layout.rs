@@ -231,8 +231,8 @@ pub fn pad_constant<T: Copy>(
         return;
     };
     // Within a row: `left` values, then `copy` source values from column `src`, then the rest.
-    let left = b_last.clamp(0, row_out as i64) as usize;
-    let src = b_last.saturating_neg().clamp(0, row_in as i64) as usize;
+    let left = b_last.max(0).min(row_out as i64) as usize;
+    let src = b_last.saturating_neg().max(0).min(row_in as i64) as usize;
     let copy = (row_in - src).min(row_out - left);
     let mut idx = [0usize; MAX_RANK];
     for yrow in y.chunks_exact_mut(row_out) {
@@ -492,7 +492,11 @@ mod tests {
                 for perm in [[0, 2, 3, 1], [0, 3, 1, 2], [0, 2, 1, 3]] {
                     let mut y = vec![-1i64; len];
                     transpose(&x, &mut y, &shape, &perm);
-                    assert_eq!(y, transpose_reference(&x, &shape, &perm), "{shape:?} {perm:?}");
+                    assert_eq!(
+                        y,
+                        transpose_reference(&x, &shape, &perm),
+                        "{shape:?} {perm:?}"
+                    );
                 }
             }
         }

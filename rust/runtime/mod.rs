@@ -4,7 +4,7 @@ pub mod step;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use crate::compile::{self, Compiled, ConstData, F32Buf};
 use crate::decode;
@@ -376,41 +376,41 @@ impl Model {
             .take(self.nodes.len())
             .map(|&t| u64::from(t))
             .sum();
-        writeln!(
-            w,
-            "  # op                   name                 MACs  out B {:>10}  share",
-            unit
-        )?;
+        w.write_str("  # op                   name                 MACs  out B ")?;
+        put(w, unit, 10, true)?;
+        w.write_str("  share\n")?;
         for (i, (n, &t)) in self.nodes.iter().zip(ticks).enumerate() {
             let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(&n.name);
             let out_bytes = n.output_shape.iter().product::<usize>().saturating_mul(4);
             let permille = (u64::from(t) * 1000).checked_div(total).unwrap_or(0);
-            writeln!(
-                w,
-                "{:>3} {:<20} {:<16} {:>8} {:>6} {:>10} {:>3}.{}%",
-                i,
-                n.op,
-                name,
-                n.macs,
-                out_bytes,
-                t,
-                permille / 10,
-                permille % 10
-            )?;
+            row_head(w, i, &n.op, name)?;
+            put_u64(w, n.macs, 8, true)?;
+            w.write_str(" ")?;
+            put_u64(w, out_bytes as u64, 6, true)?;
+            w.write_str(" ")?;
+            put_u64(w, u64::from(t), 10, true)?;
+            w.write_str(" ")?;
+            put_u64(w, permille / 10, 3, true)?;
+            w.write_str(".")?;
+            put_u64(w, permille % 10, 0, true)?;
+            w.write_str("%\n")?;
         }
         let macs = self.total_macs();
         // MACs per 100 clock units, in integers.
         let per100 = (macs * 100).checked_div(total).unwrap_or(0);
-        writeln!(
-            w,
-            "total: {} {}, {} MACs, {}.{:02} MACs per unit of {}",
-            total,
-            unit,
-            macs,
-            per100 / 100,
-            per100 % 100,
-            unit
-        )
+        w.write_str("total: ")?;
+        put_u64(w, total, 0, true)?;
+        w.write_str(" ")?;
+        w.write_str(unit)?;
+        w.write_str(", ")?;
+        put_u64(w, macs, 0, true)?;
+        w.write_str(" MACs, ")?;
+        put_u64(w, per100 / 100, 0, true)?;
+        w.write_str(if per100 % 100 < 10 { ".0" } else { "." })?;
+        put_u64(w, per100 % 100, 0, true)?;
+        w.write_str(" MACs per unit of ")?;
+        w.write_str(unit)?;
+        w.write_str("\n")
     }
 
     /// Runs every step; with a profiler, reads its clock before the first step and after
@@ -530,44 +530,104 @@ impl Model {
     /// Writes the per-node table and totals (what `onnx_model_info` prints). Lines stay
     /// under 100 characters for small consoles.
     pub fn write_info(&self, w: &mut dyn fmt::Write) -> fmt::Result {
-        writeln!(
-            w,
-            "  # op                   name             output        params     MACs"
-        )?;
+        w.write_str("  # op                   name             output        params     MACs\n")?;
         for (i, n) in self.nodes.iter().enumerate() {
             let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(&n.name);
-            write!(w, "{:>3} {:<20} {:<16} ", i, n.op, name)?;
+            row_head(w, i, &n.op, name)?;
             let mut col = 0;
-            for (j, d) in n.output_shape.iter().enumerate() {
-                let sep = if j == 0 { "" } else { "x" };
-                let mut tmp = Counter(0);
-                let _ = write!(tmp, "{}{}", sep, d);
-                col += tmp.0;
-                write!(w, "{}{}", sep, d)?;
+            for (j, &d) in n.output_shape.iter().enumerate() {
+                if j > 0 {
+                    w.write_str("x")?;
+                    col += 1;
+                }
+                col += put_u64(w, d as u64, 0, true)?;
             }
             for _ in col..13 {
-                w.write_char(' ')?;
+                w.write_str(" ")?;
             }
-            writeln!(w, " {:>6} {:>8}", n.params, n.macs)?;
+            w.write_str(" ")?;
+            put_u64(w, n.params as u64, 6, true)?;
+            w.write_str(" ")?;
+            put_u64(w, n.macs, 8, true)?;
+            w.write_str("\n")?;
         }
-        writeln!(
-            w,
-            "total: {} steps, weights {} B (+{} B in place), arena {} B, {} MACs",
-            self.nodes.len(),
-            self.weight_bytes(),
-            self.static_weight_bytes(),
-            self.arena_bytes(),
-            self.total_macs()
-        )
+        w.write_str("total: ")?;
+        put_u64(w, self.nodes.len() as u64, 0, true)?;
+        w.write_str(" steps, weights ")?;
+        put_u64(w, self.weight_bytes() as u64, 0, true)?;
+        w.write_str(" B (+")?;
+        put_u64(w, self.static_weight_bytes() as u64, 0, true)?;
+        w.write_str(" B in place), arena ")?;
+        put_u64(w, self.arena_bytes() as u64, 0, true)?;
+        w.write_str(" B, ")?;
+        put_u64(w, self.total_macs(), 0, true)?;
+        w.write_str(" MACs\n")
     }
 }
 
-/// Counts characters written (for column alignment without allocating).
-struct Counter(usize);
+// The tables are written with `write_str` and the helpers below instead of `write!`: the
+// formatting machinery of `core::fmt` (argument tables, padding, integer `Display`) costs
+// kilobytes of device code for output these few functions produce as well.
 
-impl fmt::Write for Counter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0 += s.len();
-        Ok(())
+/// The start of a table row, as `{:>3} {:<20} {:<16} ` would write it.
+#[inline(never)]
+fn row_head(w: &mut dyn fmt::Write, i: usize, op: &str, name: &str) -> fmt::Result {
+    put_u64(w, i as u64, 3, true)?;
+    w.write_str(" ")?;
+    put(w, op, 20, false)?;
+    w.write_str(" ")?;
+    put(w, name, 16, false)?;
+    w.write_str(" ")
+}
+
+/// Writes `s` padded with spaces to `width` characters, on the left when `right` (aligned
+/// right, like `{:>width}`), else on the right (`{:<width}`). Returns the characters written.
+#[inline(never)]
+fn put(
+    w: &mut dyn fmt::Write,
+    s: &str,
+    width: usize,
+    right: bool,
+) -> core::result::Result<usize, fmt::Error> {
+    // Characters are the bytes that do not continue a UTF-8 sequence (a plain loop: the
+    // optimised `chars().count()` is a kilobyte of code).
+    let mut chars = 0;
+    for &b in s.as_bytes() {
+        chars += usize::from(b & 0xC0 != 0x80);
     }
+    let pad = width.saturating_sub(chars);
+    if !right {
+        w.write_str(s)?;
+    }
+    for _ in 0..pad {
+        w.write_str(" ")?;
+    }
+    if right {
+        w.write_str(s)?;
+    }
+    Ok(chars + pad)
+}
+
+/// Writes `v` in decimal, padded like [`put`]. Returns the characters written.
+#[inline(never)]
+fn put_u64(
+    w: &mut dyn fmt::Write,
+    mut v: u64,
+    width: usize,
+    right: bool,
+) -> core::result::Result<usize, fmt::Error> {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    // 20 digits hold u64::MAX, so the loop ends by `v == 0`; the slot check only keeps it
+    // free of panics (and of a fully unrolled copy, which a bounded count would invite).
+    while let Some(d) = digits.get_mut(i.wrapping_sub(1)) {
+        i -= 1;
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let text = core::str::from_utf8(digits.get(i..).unwrap_or(&[])).unwrap_or("");
+    put(w, text, width, right)
 }
