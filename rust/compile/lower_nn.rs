@@ -574,3 +574,36 @@ fn fuse_into_conv(
     }
     Ok(true)
 }
+
+/// Gives every plain Conv step the 2x2 block kernel where it applies (3x3, stride 1,
+/// dilation 1: `ops::conv::conv3x3_plain`), with the scratch ring it needs as a buffer of its
+/// own (live only during the step, so the planner overlaps it with dead buffers). Runs once,
+/// after every node is lowered and fused (Conv+pool steps have their own block kernel).
+pub(crate) fn select_block_kernels(cx: &mut Ctx<'_>) -> Result<()> {
+    for step in 0..cx.steps.len() {
+        let Some(&crate::runtime::step::Step {
+            kernel: Kernel::Conv { p, act },
+            ..
+        }) = cx.steps.get(step)
+        else {
+            continue;
+        };
+        let Some(len) = crate::ops::conv::conv3x3_plain_scratch_len(&p) else {
+            continue;
+        };
+        let scratch = cx.buffers.len();
+        push(
+            &mut cx.buffers,
+            super::Buffer {
+                len,
+                producer: Some(step),
+                value: usize::MAX,
+            },
+        )?;
+        if let Some(s) = cx.steps.get_mut(step) {
+            s.kernel = Kernel::ConvBlocks { p, act };
+            push(&mut s.inputs, Loc::Buf(scratch))?;
+        }
+    }
+    Ok(())
+}

@@ -575,6 +575,8 @@ pub(crate) fn compile<'a>(
         })?;
     }
 
+    lower_nn::select_block_kernels(&mut cx)?;
+
     let mut outputs = Vec::new();
     for o in &g.outputs {
         let id = cx

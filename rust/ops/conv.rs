@@ -625,24 +625,19 @@ fn block_row<const OB: usize, S: BlockSink>(
     }
 }
 
-/// 3x3 convolution with stride 1 and dilation 1 (any padding, groups and channel counts),
-/// computed in 2x2 output blocks, two output channels at a time: for every block the
-/// 4x4 input window of each input channel is loaded once and used by all nine taps of all
-/// those channels. Blocks `(bh, bw)` for `bh < nbh`, `bw < nbw` cover output rows `2bh, 2bh+1`
-/// and columns `2bw, 2bw+1`; `sink` receives their sums without bias, block row by block row.
-///
-/// The input rows a block row reads are first copied, zero-padded, into `ring` (at least
-/// [`conv3x3_ring_len`] values; four rows per input channel, two new ones per block row), so
-/// every block reads whole 4x4 windows without range tests and padding reads zeros.
-/// Returns false, computing nothing, when the geometry does not apply (other kernel, stride
-/// or dilation, blocks outside the output, short slices).
 /// Whether [`conv3x3_blocks`] handles this geometry with `nbh x nbw` blocks (operand
-/// lengths aside): the compiler sizes the scratch buffer for it only when this holds.
+/// lengths aside): the compiler sizes the scratch buffer for it only when this holds. The
+/// blocks may overhang the output by one row or column (odd output sizes): the sink drops
+/// those sums, computed from the zero padding of the ring.
 pub(crate) fn conv3x3_blocks_apply(p: &Conv2d, nbh: usize, nbw: usize) -> bool {
     let square = p.kernel_h == 3 && p.kernel_w == 3;
     let unit = p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 && p.dilation_w == 1;
     let (c, m, g) = (p.in_channels, p.out_channels, p.group);
-    let fits = |blocks: usize, out: usize| blocks.checked_mul(2).is_some_and(|v| v <= out);
+    let fits = |blocks: usize, out: usize| {
+        blocks
+            .checked_mul(2)
+            .is_some_and(|v| out.checked_add(1).is_some_and(|o| v <= o))
+    };
     square
         && unit
         && Geo::new(p).is_some()
@@ -658,6 +653,17 @@ pub(crate) fn conv3x3_blocks_apply(p: &Conv2d, nbh: usize, nbw: usize) -> bool {
         && p.in_h.saturating_mul(p.in_w) != 0
 }
 
+/// 3x3 convolution with stride 1 and dilation 1 (any padding, groups and channel counts),
+/// computed in 2x2 output blocks, two output channels at a time: for every block the
+/// 4x4 input window of each input channel is loaded once and used by all nine taps of all
+/// those channels. Blocks `(bh, bw)` for `bh < nbh`, `bw < nbw` cover output rows `2bh, 2bh+1`
+/// and columns `2bw, 2bw+1`; `sink` receives their sums without bias, block row by block row.
+///
+/// The input rows a block row reads are first copied, zero-padded, into `ring` (at least
+/// [`conv3x3_ring_len`] values; four rows per input channel, two new ones per block row), so
+/// every block reads whole 4x4 windows without range tests and padding reads zeros.
+/// Returns false, computing nothing, when the geometry does not apply (other kernel, stride
+/// or dilation, blocks outside the output, short slices).
 pub(crate) fn conv3x3_blocks<S: BlockSink>(
     p: &Conv2d,
     x: &[f32],
@@ -747,6 +753,94 @@ pub(crate) fn conv3x3_blocks<S: BlockSink>(
         }
     }
     true
+}
+
+/// Stores the blocks of a plain (unpooled) convolution: `act(sum + bias)` at the block's four
+/// output positions, dropping those past the last row or column.
+struct StoreSink<'a> {
+    y: &'a mut [f32],
+    bias: Option<&'a [f32]>,
+    act: Activation,
+    m: usize,
+    out_h: usize,
+    out_w: usize,
+    nbh: usize,
+    nbw: usize,
+}
+
+impl BlockSink for StoreSink<'_> {
+    #[inline(always)]
+    fn row(&self, n: usize, oc: usize, bh: usize) -> (usize, f32) {
+        let b = self.bias.and_then(|b| b.get(oc)).copied().unwrap_or(0.0);
+        (((n * self.m + oc) * self.nbh + bh) * self.nbw, b)
+    }
+
+    #[inline(always)]
+    fn put(&mut self, at: usize, v: Block, b: f32) {
+        // `at` numbers the blocks plane by plane, row by row (see `row`); nbh, nbw >= 1.
+        let (bw, rest) = (at % self.nbw, at / self.nbw);
+        let (bh, plane) = (rest % self.nbh, rest / self.nbh);
+        let mut t = v.map(|s| s + b);
+        self.act.apply_in_place(&mut t);
+        let (r, c) = (2 * bh, 2 * bw);
+        let base = plane * self.out_h * self.out_w;
+        for (k, t) in t.into_iter().enumerate() {
+            let (r, c) = (r + k / 2, c + k % 2);
+            if r < self.out_h && c < self.out_w {
+                if let Some(o) = self.y.get_mut(base + r * self.out_w + c) {
+                    *o = t;
+                }
+            }
+        }
+    }
+}
+
+/// Blocks `(nbh, nbw)` that cover a plain convolution's output (the last ones may overhang by
+/// one), when [`conv3x3_plain`] applies to it.
+fn plain_blocks(p: &Conv2d) -> Option<(usize, usize)> {
+    let (nbh, nbw) = (p.out_h.div_ceil(2), p.out_w.div_ceil(2));
+    conv3x3_blocks_apply(p, nbh, nbw).then_some((nbh, nbw))
+}
+
+/// Length of the `ring` argument of [`conv3x3_plain`] for this geometry, or `None` when the
+/// block kernel does not apply to it (then [`conv2d`], which needs no scratch).
+pub fn conv3x3_plain_scratch_len(p: &Conv2d) -> Option<usize> {
+    plain_blocks(p).map(|(_, nbw)| conv3x3_ring_len(p, nbw))
+}
+
+/// [`conv2d`] for 3x3, stride-1, dilation-1 convolutions in 2x2 blocks (`conv3x3_blocks`:
+/// each 4x4 input window loaded once per input channel for two output channels; on a
+/// Cortex-M4F the VFMA assembly kernel), with `ring` of [`conv3x3_plain_scratch_len`] values.
+/// Falls back to [`conv2d`] (same results up to rounding) when the geometry or a slice length
+/// does not fit.
+pub fn conv3x3_plain(
+    p: &Conv2d,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    ring: &mut [f32],
+    y: &mut [f32],
+) {
+    let fits = bias.is_none_or(|b| b.len() >= p.out_channels) && y.len() >= p.output_len();
+    if let (Some((nbh, nbw)), true) = (plain_blocks(p), fits) {
+        let mut sink = StoreSink {
+            y,
+            bias,
+            act,
+            m: p.out_channels,
+            out_h: p.out_h,
+            out_w: p.out_w,
+            nbh,
+            nbw,
+        };
+        if conv3x3_blocks(p, x, w, ring, nbh, nbw, &mut sink) {
+            return;
+        }
+        conv2d(p, x, w, bias, act, sink.y);
+        return;
+    }
+    conv2d(p, x, w, bias, act, y);
 }
 
 /// `y[n][oc][oh][ow] = act(bias[oc] + sum over ic in group, kh, kw of
@@ -1170,6 +1264,64 @@ mod tests {
             ] {
                 assert!(!conv3x3_blocks(&q, &x, &w, &mut ring, nbh, nbw, &mut sink));
             }
+        }
+    }
+
+    #[test]
+    fn plain_three_by_three_in_blocks_matches_reference() {
+        let mut rng = Rng::new(29);
+        let acts = [Activation::None, Activation::Relu, Activation::LeakyRelu { alpha: 0.1 }];
+        for case in 0..300 {
+            let group = [1, 1, 2, 3][rng.below(4)];
+            let c = group * rng.range(1, 4);
+            let m = group * rng.range(1, 5);
+            let pads = [rng.below(3), rng.below(3), rng.below(3), rng.below(3)];
+            let (h, wd) = (rng.range(1, 10), rng.range(1, 10));
+            if h + pads[0] + pads[2] < 3 || wd + pads[1] + pads[3] < 3 {
+                continue;
+            }
+            let p = geom(
+                rng.range(1, 3),
+                c,
+                h,
+                wd,
+                m,
+                (3, 3),
+                (1, 1),
+                (1, 1),
+                pads,
+                group,
+            );
+            let x = rng.vec(p.input_len());
+            let w = rng.vec(p.weight_len());
+            let b = rng.vec(m);
+            let bias = (case % 2 == 0).then_some(&b[..]);
+            let act = acts[case % acts.len()];
+            let mut want = reference(&p, &x, &w, bias);
+            act.apply_in_place(&mut want);
+            let len = conv3x3_plain_scratch_len(&p).expect("3x3 stride 1 applies");
+            let mut ring = vec![f32::NAN; len];
+            let mut y = vec![f32::NAN; p.output_len()];
+            conv3x3_plain(&p, &x, &w, bias, act, &mut ring, &mut y);
+            assert_close(&y, &want, 1e-5);
+            // A ring too short: the plane-by-plane kernel, same values.
+            let mut y2 = vec![f32::NAN; p.output_len()];
+            conv3x3_plain(&p, &x, &w, bias, act, &mut ring[..len - 1], &mut y2);
+            assert_close(&y2, &want, 1e-5);
+        }
+        // Other geometries need no scratch and compute what conv2d computes.
+        for q in [
+            geom(1, 2, 7, 7, 3, (3, 3), (2, 2), (1, 1), [1, 1, 1, 1], 1),
+            geom(1, 2, 7, 7, 3, (5, 5), (1, 1), (1, 1), [2, 2, 2, 2], 1),
+            geom(1, 2, 9, 9, 3, (3, 3), (1, 1), (2, 2), [0, 0, 0, 0], 1),
+        ] {
+            assert_eq!(conv3x3_plain_scratch_len(&q), None);
+            let x = rng.vec(q.input_len());
+            let w = rng.vec(q.weight_len());
+            let (mut y, mut want) = (vec![0.0; q.output_len()], vec![1.0; q.output_len()]);
+            conv3x3_plain(&q, &x, &w, None, Activation::Relu, &mut [], &mut y);
+            conv2d(&q, &x, &w, None, Activation::Relu, &mut want);
+            assert_eq!(y, want);
         }
     }
 

@@ -132,6 +132,15 @@ pub enum Kernel {
         /// MaxPool (else AveragePool).
         max: bool,
     },
+    /// 3x3 stride-1 convolution (+ activation) computed in 2x2 output blocks
+    /// (`conv::conv3x3_plain`). Inputs: x, w, optional bias, and last a scratch ring of
+    /// padded input rows written by this step.
+    ConvBlocks {
+        /// Geometry.
+        p: Conv2d,
+        /// Fused activation.
+        act: Activation,
+    },
     /// Max pooling. Input: x.
     MaxPool(Pool2d),
     /// Average pooling. Input: x.
@@ -327,7 +336,11 @@ impl Step {
             return Ok(());
         }
         if let Kernel::ConvPool { p, act, pool, max } = &self.kernel {
-            return self.execute_conv_pool(p, *act, pool, *max, arena, weights, out_off, out_len);
+            let pool = Some((pool, *max));
+            return self.execute_with_scratch(p, *act, pool, arena, weights, out_off, out_len);
+        }
+        if let Kernel::ConvBlocks { p, act } = &self.kernel {
+            return self.execute_with_scratch(p, *act, None, arena, weights, out_off, out_len);
         }
         // In-place kernels read and write the same range.
         if self.inputs.first() == Some(&self.output) {
@@ -363,8 +376,8 @@ impl Step {
         };
         match &self.kernel {
             Kernel::Conv { p, act } => conv::conv2d(p, input(0)?, input(1)?, optional(2)?, *act, y),
-            Kernel::ConvPool { .. } => {
-                return Err(err(ErrorCode::InvalidArgument, "ConvPool dispatch"))
+            Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
+                return Err(err(ErrorCode::InvalidArgument, "scratch step dispatch"))
             }
             Kernel::MaxPool(p) => pool::max_pool2d(p, input(0)?, y),
             Kernel::AvgPool(p) => pool::avg_pool2d(p, input(0)?, y),
@@ -466,15 +479,15 @@ impl Step {
         Ok(())
     }
 
-    /// ConvPool writes two arena ranges (its scratch and its output): split the arena around
-    /// both, then read x (and any arena-held weights) from the untouched parts.
+    /// ConvPool and ConvBlocks write two arena ranges (their scratch and their output): split
+    /// the arena around both, then read x (and any arena-held weights) from the untouched
+    /// parts. `pool`: the pooling of ConvPool (and whether it is max pooling).
     #[allow(clippy::too_many_arguments)]
-    fn execute_conv_pool(
+    fn execute_with_scratch(
         &self,
         p: &Conv2d,
         act: Activation,
-        pool: &Pool2d,
-        max: bool,
+        pool: Option<(&Pool2d, bool)>,
         arena: &mut [f32],
         weights: Weights<'_>,
         out_off: usize,
@@ -536,7 +549,10 @@ impl Step {
             None
         };
         let (y, scratch) = if out_first { (m1, m2) } else { (m2, m1) };
-        fused::conv_pool2d(p, act, pool, max, x, w, bias, scratch, y);
+        match pool {
+            Some((pool, max)) => fused::conv_pool2d(p, act, pool, max, x, w, bias, scratch, y),
+            None => conv::conv3x3_plain(p, x, w, bias, act, scratch, y),
+        }
         Ok(())
     }
 
@@ -579,7 +595,7 @@ pub fn supports_in_place(kernel: &Kernel) -> bool {
 /// The arena buffer a step uses as scratch (written and read only during the step).
 pub fn scratch_of(step: &Step) -> Option<Loc> {
     match step.kernel {
-        Kernel::ConvPool { .. } => step.inputs.last().copied(),
+        Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => step.inputs.last().copied(),
         _ => None,
     }
 }
