@@ -1270,7 +1270,11 @@ mod tests {
     #[test]
     fn plain_three_by_three_in_blocks_matches_reference() {
         let mut rng = Rng::new(29);
-        let acts = [Activation::None, Activation::Relu, Activation::LeakyRelu { alpha: 0.1 }];
+        let acts = [
+            Activation::None,
+            Activation::Relu,
+            Activation::LeakyRelu { alpha: 0.1 },
+        ];
         for case in 0..300 {
             let group = [1, 1, 2, 3][rng.below(4)];
             let c = group * rng.range(1, 4);
