@@ -575,6 +575,31 @@ fn fuse_into_conv(
     Ok(true)
 }
 
+/// On an x86-64 CPU with AVX2 and FMA, gives every Conv and Conv+pool step with constant
+/// weights the packed AVX2 kernel where it applies (see `ops::conv_x86`). Runs once, after
+/// every node is lowered and fused. The steps keep their operands (the file's weights too:
+/// initializers stay visible and the portable kernel remains the fallback).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn select_x86_kernels(cx: &mut Ctx<'_>) -> Result<()> {
+    for s in cx.steps.iter_mut() {
+        let (p, act, pool) = match s.kernel {
+            Kernel::Conv { p, act } => (p, act, None),
+            Kernel::ConvPool { p, act, pool, max } => (p, act, Some((pool, max))),
+            _ => continue,
+        };
+        let Some(&Loc::Const(wc)) = s.inputs.get(1) else {
+            continue;
+        };
+        let Some(ConstData::F32(w)) = cx.consts.get(wc) else {
+            continue;
+        };
+        if let Some(k) = crate::ops::conv_x86::PackedConv::new(&p, act, pool, w)? {
+            s.kernel = Kernel::ConvX86(k);
+        }
+    }
+    Ok(())
+}
+
 /// Gives every plain Conv step the 2x2 block kernel where it applies (3x3, stride 1,
 /// dilation 1: `ops::conv::conv3x3_plain`), with the scratch ring it needs as a buffer of its
 /// own (live only during the step, so the planner overlaps it with dead buffers). Runs once,

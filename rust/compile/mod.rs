@@ -575,6 +575,8 @@ pub(crate) fn compile<'a>(
         })?;
     }
 
+    #[cfg(target_arch = "x86_64")]
+    lower_nn::select_x86_kernels(&mut cx)?;
     lower_nn::select_block_kernels(&mut cx)?;
 
     let mut outputs = Vec::new();

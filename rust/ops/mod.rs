@@ -6,8 +6,10 @@
 //! kernel returns early or writes unspecified values, but it never panics and never reads or
 //! writes outside its slices. The only `unsafe` is in the measured hot loop of the 3x3
 //! convolution (`conv.rs`, unchecked loads whose bounds are checked once per block row, each
-//! with its `SAFETY:` proof) and in the Cortex-M assembly kernels (`conv_arm.rs`, `matmul_arm.rs`,
-//! their calls with the bounds they rely on checked before).
+//! with its `SAFETY:` proof), in the Cortex-M assembly kernels (`conv_arm.rs`, `matmul_arm.rs`,
+//! their calls with the bounds they rely on checked before) and in the x86-64 AVX2
+//! convolution (`conv_x86.rs`, intrinsics and unchecked loads whose bounds are checked once
+//! per pixel block).
 
 /// `d.copy_from_slice(&s[..d.len()])`, four values at a time: on a Cortex-M this is several
 /// times cheaper than the call to the C library's byte-oriented `memcpy` that
@@ -36,6 +38,8 @@ pub mod binary;
 pub mod conv;
 #[cfg(rtonnx_vfma)]
 pub(crate) mod conv_arm;
+#[cfg(target_arch = "x86_64")]
+pub mod conv_x86;
 pub mod fused;
 pub mod layout;
 pub mod matmul;

@@ -132,6 +132,12 @@ pub enum Kernel {
         /// MaxPool (else AveragePool).
         max: bool,
     },
+    /// Convolution (+ activation, + 2x2 pooling) with its weights packed at load time for the
+    /// x86-64 AVX2 + FMA kernel (only built when the CPU has both). Inputs: those of `Conv`, or
+    /// of `ConvPool` when it pools; the file's weights stay an operand, for the portable
+    /// kernel should the packed one not run.
+    #[cfg(target_arch = "x86_64")]
+    ConvX86(crate::ops::conv_x86::PackedConv),
     /// 3x3 stride-1 convolution (+ activation) computed in 2x2 output blocks
     /// (`conv::conv3x3_plain`). Inputs: x, w, optional bias, and last a scratch ring of
     /// padded input rows written by this step.
@@ -342,6 +348,14 @@ impl Step {
         if let Kernel::ConvBlocks { p, act } = &self.kernel {
             return self.execute_with_scratch(p, *act, None, arena, weights, out_off, out_len);
         }
+        #[cfg(target_arch = "x86_64")]
+        if let Kernel::ConvX86(k) = &self.kernel {
+            if let Some((pool, max)) = k.pool() {
+                let (p, act) = (k.conv(), k.act());
+                let pool = Some((&pool, max));
+                return self.execute_with_scratch(p, act, pool, arena, weights, out_off, out_len);
+            }
+        }
         // In-place kernels read and write the same range.
         if self.inputs.first() == Some(&self.output) {
             let y = arena
@@ -378,6 +392,13 @@ impl Step {
             Kernel::Conv { p, act } => conv::conv2d(p, input(0)?, input(1)?, optional(2)?, *act, y),
             Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
                 return Err(err(ErrorCode::InvalidArgument, "scratch step dispatch"))
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::ConvX86(k) => {
+                let (x, w, b) = (input(0)?, input(1)?, optional(2)?);
+                if !k.run(x, b, y) {
+                    conv::conv2d(k.conv(), x, w, b, k.act(), y)
+                }
             }
             Kernel::MaxPool(p) => pool::max_pool2d(p, input(0)?, y),
             Kernel::AvgPool(p) => pool::avg_pool2d(p, input(0)?, y),
@@ -549,6 +570,12 @@ impl Step {
             None
         };
         let (y, scratch) = if out_first { (m1, m2) } else { (m2, m1) };
+        #[cfg(target_arch = "x86_64")]
+        if let Kernel::ConvX86(k) = &self.kernel {
+            if k.run(x, bias, y) {
+                return Ok(());
+            }
+        }
         match pool {
             Some((pool, max)) => fused::conv_pool2d(p, act, pool, max, x, w, bias, scratch, y),
             None => conv::conv3x3_plain(p, x, w, bias, act, scratch, y),
@@ -596,6 +623,8 @@ pub fn supports_in_place(kernel: &Kernel) -> bool {
 pub fn scratch_of(step: &Step) -> Option<Loc> {
     match step.kernel {
         Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => step.inputs.last().copied(),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::ConvX86(ref k) if k.pool().is_some() => step.inputs.last().copied(),
         _ => None,
     }
 }
