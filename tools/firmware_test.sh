@@ -5,7 +5,8 @@
 # from a host file. Prints exact instruction counts (a TCG plugin of ours), SysTick estimates,
 # peak heap, stack high-water, flash and RAM.
 #
-# usage: tools/firmware_test.sh [MODEL.onnx ...]   (default: both keras2onnx models)
+# usage: tools/firmware_test.sh [MODEL.onnx ...]   (default: both keras2onnx models, mnist-cnn
+#        and the generated kernel-coverage model)
 # env:   RTONNX_SHARED (default ../shared), CARGO_TARGET_DIR (default target/),
 #        RTONNX_CLI (host rtonnx binary used as the reference; built here when unset),
 #        FIRMWARE_TIMEOUT (seconds per QEMU run, default 120),
@@ -29,7 +30,17 @@ fi
 
 MODELS=("$@")
 if [ ${#MODELS[@]} -eq 0 ]; then
-    MODELS=("$SHARED/models/keras2onnx/mnist-sm.onnx" "$SHARED/models/keras2onnx/mnist-lg.onnx")
+    # Both keras2onnx models, our 99 % model, and a random-weight model that takes every path
+    # of the Cortex-M kernels (tools/firmware/gen_kernel_model.py; needs Python's onnx).
+    MODELS=("$SHARED/models/keras2onnx/mnist-sm.onnx" "$SHARED/models/keras2onnx/mnist-lg.onnx"
+        "$ROOT/examples/models/mnist-cnn.onnx")
+    mkdir -p "$CARGO_TARGET_DIR/firmware-models"
+    coverage=$CARGO_TARGET_DIR/firmware-models/kernel-coverage.onnx
+    if "$PY" tools/firmware/gen_kernel_model.py "$coverage"; then
+        MODELS+=("$coverage")
+    else
+        echo "firmware_test: no kernel-coverage model (Python's onnx missing): SKIPPED"
+    fi
 fi
 
 # --- tools -----------------------------------------------------------------------------
