@@ -6,94 +6,150 @@ use super::push;
 use crate::decode::model::GraphDesc;
 use crate::error::{err, ErrorCode, Result};
 
-/// Every tensor name of a graph, mapped to a dense value id.
+/// Every tensor name of a graph, mapped to a dense value id (ids in first-appearance order:
+/// initializers, graph inputs, node outputs).
+///
+/// Names are found through an open-addressing hash table (FNV-1a, linear probing), so a
+/// lookup hashes the name once and compares bytes with one candidate in the usual case,
+/// instead of the several full string comparisons of a binary search over names that often
+/// share long prefixes (`conv2d_5/BiasAdd:0`, `conv2d_5/Relu:0`, ...).
 pub(crate) struct NameTable<'a> {
-    /// (name, id), sorted by name.
-    sorted: Vec<(&'a str, usize)>,
-    /// For each value id, the node producing it (`usize::MAX` for inputs and initializers).
+    /// For each value id, its name.
+    names: Vec<&'a str>,
+    /// For each value id, the node producing it, or [`INITIALIZER`], [`INPUT`], or
+    /// [`INITIALIZER_AND_INPUT`] for a tensor no node produces.
     producer: Vec<usize>,
+    /// Value id + 1 per slot (0: empty); the length is a power of two above the name count.
+    slots: Vec<u32>,
 }
 
-const NO_NODE: usize = usize::MAX;
+const INITIALIZER: usize = usize::MAX;
+const INPUT: usize = usize::MAX - 1;
+const INITIALIZER_AND_INPUT: usize = usize::MAX - 2;
+
+/// 32-bit FNV-1a.
+fn hash(name: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in name.as_bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h
+}
 
 impl<'a> NameTable<'a> {
-    /// Collects initializers, inputs and node outputs; a tensor produced twice is an error.
+    /// Collects initializers, inputs and node outputs; a tensor produced twice is an error (a
+    /// graph input may repeat an initializer, as old IR versions write them).
     pub(crate) fn build(g: &GraphDesc<'a>) -> Result<NameTable<'a>> {
-        let mut entries: Vec<(&'a str, usize, u8)> = Vec::new(); // name, producer, kind
-        let total = g.initializers.len()
-            + g.inputs.len()
-            + g.nodes.iter().map(|n| n.outputs.len()).sum::<usize>();
-        entries.try_reserve_exact(total)?;
+        let empty = g.initializers.iter().any(|t| t.name.is_empty())
+            || g.inputs.iter().any(|i| i.name.is_empty());
+        if empty {
+            return Err(err(
+                ErrorCode::InvalidArgument,
+                "a graph tensor has no name",
+            ));
+        }
+        let total = g
+            .initializers
+            .len()
+            .saturating_add(g.inputs.len())
+            .saturating_add(g.nodes.iter().map(|n| n.outputs.len()).sum::<usize>());
+        // Ids are stored in u32 slots; a file cannot hold that many names (each costs bytes).
+        if total >= u32::MAX as usize / 2 {
+            return Err(err(ErrorCode::LimitExceeded, "too many tensor names"));
+        }
+        let capacity = total
+            .saturating_add(total / 2)
+            .saturating_add(1)
+            .next_power_of_two();
+        let mut slots: Vec<u32> = Vec::new();
+        slots.try_reserve_exact(capacity)?;
+        slots.resize(capacity, 0);
+        let mut names = Vec::new();
+        names.try_reserve_exact(total)?;
+        let mut producer = Vec::new();
+        producer.try_reserve_exact(total)?;
+        let mut table = NameTable {
+            names,
+            producer,
+            slots,
+        };
         for t in &g.initializers {
-            entries.push((t.name, NO_NODE, 0));
+            table.insert(t.name, INITIALIZER)?;
         }
         for i in &g.inputs {
-            entries.push((i.name, NO_NODE, 1));
+            table.insert(i.name, INPUT)?;
         }
         for (ni, n) in g.nodes.iter().enumerate() {
             for o in n.outputs.iter().filter(|o| !o.is_empty()) {
-                entries.push((o, ni, 2));
+                table.insert(o, ni)?;
             }
         }
-        for (name, _, _) in &entries {
-            if name.is_empty() {
-                return Err(err(
-                    ErrorCode::InvalidArgument,
-                    "a graph tensor has no name",
-                ));
+        Ok(table)
+    }
+
+    /// The slot holding `name`, or the empty slot where it belongs.
+    fn slot_of(&self, name: &str) -> Option<usize> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = hash(name) as usize & mask;
+        // The table is never full, so the probe ends at the name or at an empty slot; the
+        // bound only keeps the loop finite.
+        for _ in 0..self.slots.len() {
+            let id = *self.slots.get(i)?;
+            if id == 0 {
+                return Some(i);
             }
-        }
-        // By name, then kind, then producer: a total order.
-        crate::plan::heap_sort(&mut entries, |a, b| (a.0, a.2, a.1) < (b.0, b.2, b.1));
-        let mut sorted = Vec::new();
-        sorted.try_reserve_exact(entries.len())?;
-        let mut producer = Vec::new();
-        producer.try_reserve_exact(entries.len())?;
-        let mut i = 0;
-        while let Some(&(name, prod, kind)) = entries.get(i) {
-            let mut j = i + 1;
-            let mut producer_here = if kind == 2 { prod } else { NO_NODE };
-            let mut kinds = 1u8 << kind;
-            while let Some(&(n2, p2, k2)) = entries.get(j) {
-                if n2 != name {
-                    break;
-                }
-                // An input may repeat an initializer (old IR); anything else is produced twice.
-                let bit = 1u8 << k2;
-                if kinds & bit != 0 || k2 == 2 {
-                    return Err(err(ErrorCode::DuplicateOutput, "").with_name(name));
-                }
-                kinds |= bit;
-                if k2 == 2 {
-                    producer_here = p2;
-                }
-                j += 1;
+            if self.names.get(id as usize - 1) == Some(&name) {
+                return Some(i);
             }
-            let id = sorted.len();
-            sorted.push((name, id));
-            producer.push(producer_here);
-            i = j;
+            i = (i + 1) & mask;
         }
-        Ok(NameTable { sorted, producer })
+        None
+    }
+
+    /// Adds a name with its producer (a node index, [`INITIALIZER`] or [`INPUT`]).
+    fn insert(&mut self, name: &'a str, by: usize) -> Result<()> {
+        let slot = self
+            .slot_of(name)
+            .ok_or(err(ErrorCode::InvalidArgument, "name table full"))?;
+        let cell = self
+            .slots
+            .get_mut(slot)
+            .ok_or(err(ErrorCode::InvalidArgument, "name table full"))?;
+        if *cell == 0 {
+            *cell = self.names.len() as u32 + 1;
+            push(&mut self.names, name)?;
+            return push(&mut self.producer, by);
+        }
+        let id = *cell as usize - 1;
+        let prev = self
+            .producer
+            .get_mut(id)
+            .ok_or(err(ErrorCode::InvalidArgument, "value id"))?;
+        // An input may repeat an initializer (old IR); anything else is produced twice.
+        if *prev == INITIALIZER && by == INPUT {
+            *prev = INITIALIZER_AND_INPUT;
+            return Ok(());
+        }
+        Err(err(ErrorCode::DuplicateOutput, "").with_name(name))
     }
 
     /// Number of distinct names.
     pub(crate) fn len(&self) -> usize {
-        self.sorted.len()
+        self.names.len()
     }
 
     /// The value id of a name.
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
-        self.sorted
-            .binary_search_by(|(n, _)| (*n).cmp(name))
-            .ok()
-            .and_then(|i| self.sorted.get(i))
-            .map(|&(_, id)| id)
+        let id = *self.slots.get(self.slot_of(name)?)?;
+        (id as usize).checked_sub(1)
     }
 
     /// The node producing a value, if any.
     fn producer(&self, id: usize) -> Option<usize> {
-        self.producer.get(id).copied().filter(|&p| p != NO_NODE)
+        self.producer
+            .get(id)
+            .copied()
+            .filter(|&p| p < INITIALIZER_AND_INPUT)
     }
 }
 
@@ -108,12 +164,17 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
     let mut edge_count: Vec<usize> = Vec::new();
     edge_count.try_reserve_exact(n + 1)?;
     edge_count.resize(n + 1, 0);
+    // The producer of every node input, found once for both passes below.
+    let mut producers: Vec<usize> = Vec::new();
+    producers.try_reserve_exact(g.nodes.iter().map(|n| n.inputs.len()).sum())?;
     for (ci, node) in g.nodes.iter().enumerate() {
         for name in node.inputs.iter().filter(|s| !s.is_empty()) {
             let id = names
                 .find(name)
                 .ok_or_else(|| err(ErrorCode::DanglingInput, "").with_name(name))?;
-            if let Some(p) = names.producer(id) {
+            let producer = names.producer(id);
+            push(&mut producers, producer.unwrap_or(usize::MAX))?;
+            if let Some(p) = producer {
                 if p == ci {
                     return Err(err(ErrorCode::GraphCycle, "node reads its own output")
                         .with_name(node.name));
@@ -140,18 +201,19 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
     let mut fill: Vec<usize> = Vec::new();
     fill.try_reserve_exact(n)?;
     fill.extend_from_slice(edge_count.get(..n).unwrap_or(&[]));
+    let mut producer_of_input = producers.iter();
     for (ci, node) in g.nodes.iter().enumerate() {
-        for name in node.inputs.iter().filter(|s| !s.is_empty()) {
-            if let Some(p) = names.find(name).and_then(|id| names.producer(id)) {
-                if let Some(slot) = fill.get_mut(p) {
-                    if let Some(e) = edges.get_mut(*slot) {
-                        *e = ci;
-                    }
-                    *slot += 1;
+        for _ in node.inputs.iter().filter(|s| !s.is_empty()) {
+            let p = producer_of_input.next().copied().unwrap_or(usize::MAX);
+            if let Some(slot) = fill.get_mut(p) {
+                if let Some(e) = edges.get_mut(*slot) {
+                    *e = ci;
                 }
+                *slot += 1;
             }
         }
     }
+    drop(producers);
     // Ready queue in file order: a FIFO over `order` itself.
     let mut order: Vec<usize> = Vec::new();
     order.try_reserve_exact(n)?;

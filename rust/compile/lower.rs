@@ -11,12 +11,29 @@ use crate::runtime::step::Loc;
 /// Most inputs a node may have (Concat is the only variadic operator supported).
 pub(crate) const MAX_NODE_INPUTS: usize = 64;
 
+/// Inputs held without allocating: every operator but a wide Concat has at most this many.
+const INLINE_INPUTS: usize = 8;
+
 /// The resolved inputs of a node (`None` for an omitted optional input).
 pub(crate) struct Inputs {
-    ids: Vec<Option<In>>,
+    /// The first [`INLINE_INPUTS`] inputs (nodes with more use `spill` instead).
+    inline: [Option<In>; INLINE_INPUTS],
+    /// Number of inputs.
+    len: usize,
+    /// All inputs, when there are more than [`INLINE_INPUTS`].
+    spill: Vec<Option<In>>,
 }
 
 impl Inputs {
+    /// The inputs as one slice.
+    fn ids(&self) -> &[Option<In>] {
+        if self.len > INLINE_INPUTS {
+            &self.spill
+        } else {
+            self.inline.get(..self.len).unwrap_or(&[])
+        }
+    }
+
     /// Required input `i`.
     pub(crate) fn get(&self, i: usize) -> Result<In> {
         self.opt(i).ok_or(err(
@@ -26,11 +43,11 @@ impl Inputs {
     }
     /// Optional input `i`.
     pub(crate) fn opt(&self, i: usize) -> Option<In> {
-        self.ids.get(i).copied().flatten()
+        self.ids().get(i).copied().flatten()
     }
     /// Number of listed inputs (including omitted ones).
     pub(crate) fn len(&self) -> usize {
-        self.ids.len()
+        self.len
     }
 }
 
@@ -70,12 +87,23 @@ pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
             "node has more than 64 inputs",
         ));
     }
-    let mut ids = Vec::new();
-    ids.try_reserve_exact(node.inputs.len())?;
+    let mut ins = Inputs {
+        inline: [None; INLINE_INPUTS],
+        len: node.inputs.len(),
+        spill: Vec::new(),
+    };
+    if ins.len > INLINE_INPUTS {
+        ins.spill.try_reserve_exact(ins.len)?;
+    }
     let mut all_const = true;
-    for name in &node.inputs {
+    for (i, name) in node.inputs.iter().enumerate() {
+        let slot = if ins.len > INLINE_INPUTS {
+            ins.spill.push(None);
+            ins.spill.get_mut(i)
+        } else {
+            ins.inline.get_mut(i)
+        };
         if name.is_empty() {
-            ids.push(None);
             continue;
         }
         let id = cx
@@ -89,9 +117,10 @@ pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
             Some(ValueKind::Runtime(_)) => all_const = false,
             Some(ValueKind::Const(_)) => {}
         }
-        ids.push(Some(In { id }));
+        if let Some(slot) = slot {
+            *slot = Some(In { id });
+        }
     }
-    let ins = Inputs { ids };
     let first_step = cx.steps.len();
     let first_buffer = cx.buffers.len();
 

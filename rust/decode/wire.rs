@@ -48,7 +48,21 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a base-128 varint (at most 10 bytes).
+    #[inline]
     pub fn varint(&mut self) -> Result<u64> {
+        // Field keys, lengths and most values fit one byte: that case stays inline.
+        if let Some(&byte) = self.buf.get(self.pos) {
+            if byte & 0x80 == 0 {
+                self.pos += 1;
+                return Ok(u64::from(byte));
+            }
+        }
+        self.varint_long()
+    }
+
+    /// [`Reader::varint`] past its one-byte case.
+    #[inline(never)]
+    fn varint_long(&mut self) -> Result<u64> {
         let mut value: u64 = 0;
         for i in 0..10 {
             let byte = *self
@@ -69,6 +83,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a field key: the field number and its wire type.
+    #[inline]
     pub fn key(&mut self) -> Result<(u32, WireType)> {
         let key = self.varint()?;
         let field = key >> 3;
@@ -88,6 +103,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads `n` raw bytes.
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .pos
@@ -102,6 +118,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a length-delimited field's bytes.
+    #[inline]
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
         let len = self.varint()?;
         let len = usize::try_from(len).map_err(|_| malformed("length overflow"))?;

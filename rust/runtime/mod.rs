@@ -67,6 +67,18 @@ pub struct Model {
     chunks: Vec<Vec<f32>>,
 }
 
+/// `v` moved into a vector of exactly its length (no spare capacity), or `v` itself when it
+/// has none.
+fn exact<T>(mut v: Vec<T>) -> Result<Vec<T>> {
+    if v.capacity() == v.len() {
+        return Ok(v);
+    }
+    let mut out = Vec::new();
+    out.try_reserve_exact(v.len())?;
+    out.append(&mut v);
+    Ok(out)
+}
+
 fn info(name: &str, shape: &[usize]) -> Result<TensorInfo> {
     Ok(TensorInfo {
         name: crate::compile::string_of(name)?,
@@ -123,14 +135,21 @@ impl Model {
         mut c: Compiled<'a>,
         keep: impl Fn(&'a [f32]) -> Option<&'static [f32]>,
     ) -> Result<(Model, usize)> {
-        let lens: Vec<usize> = crate::compile::try_collect(c.buffers.iter().map(|b| b.len))?;
+        // The compiler grows its step and info tables by doubling: move them into tables of
+        // exactly their length (what the model keeps), before the weights are packed.
+        let mut steps = exact(core::mem::take(&mut c.steps))?;
+        let nodes = exact(core::mem::take(&mut c.infos))?;
+        let mut lens: Vec<usize> = Vec::new();
+        lens.try_reserve_exact(c.buffers.len())?;
+        lens.extend(c.buffers.iter().map(|b| b.len));
+        drop(core::mem::take(&mut c.buffers));
         let input_bufs: Vec<usize> = crate::compile::try_collect(c.inputs.iter().map(|i| i.2))?;
         let output_bufs: Vec<usize> =
             crate::compile::try_collect(c.outputs.iter().filter_map(|o| match o.2 {
                 Loc::Buf(b) => Some(b),
                 _ => None,
             }))?;
-        let p = plan::plan(&lens, &c.steps, &input_bufs, &output_bufs)?;
+        let p = plan::plan(&lens, &steps, &input_bufs, &output_bufs)?;
 
         // Pack every constant a step or an output reads, once, into the weight store.
         let mut weight_at: Vec<Option<Loc>> = Vec::new();
@@ -143,8 +162,7 @@ impl Model {
         counted.try_reserve_exact(c.consts.len())?;
         counted.resize(c.consts.len(), false);
         let (mut copied_len, mut segment_count, mut chunk_count) = (0usize, 0usize, 0usize);
-        let const_locs = c
-            .steps
+        let const_locs = steps
             .iter()
             .flat_map(|s| s.inputs.iter().chain(core::iter::once(&s.output)))
             .chain(c.outputs.iter().map(|o| &o.2));
@@ -230,7 +248,6 @@ impl Model {
                 .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
             Ok(Loc::Arena { off, len })
         };
-        let mut steps = c.steps;
         for step in steps.iter_mut() {
             for loc in step
                 .inputs
@@ -280,7 +297,7 @@ impl Model {
                 input_offsets,
                 outputs,
                 output_locs,
-                nodes: c.infos,
+                nodes,
                 initializers,
                 segments,
                 chunks,
