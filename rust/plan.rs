@@ -20,8 +20,15 @@ pub struct Plan {
 }
 
 /// Plans buffers of the given lengths for `steps`. `inputs` are live from the start,
-/// `outputs` until the end.
-pub fn plan(lens: &[usize], steps: &[Step], inputs: &[usize], outputs: &[usize]) -> Result<Plan> {
+/// `outputs` until the end. With `external_inputs` the inputs get no arena space (their
+/// offsets are meaningless): the steps read them where the caller has them.
+pub fn plan(
+    lens: &[usize],
+    steps: &[Step],
+    inputs: &[usize],
+    outputs: &[usize],
+    external_inputs: bool,
+) -> Result<Plan> {
     let n = lens.len();
     let end = steps.len() + 1;
     // Lifetimes in "time" units: 0 = before the first step, s + 1 = step s, end = after.
@@ -93,7 +100,10 @@ pub fn plan(lens: &[usize], steps: &[Step], inputs: &[usize], outputs: &[usize])
     let mut order: Vec<usize> = Vec::new();
     order.try_reserve_exact(n)?;
     for b in 0..n {
-        if rep.get(b) == Some(&b) && first.get(b).copied() != Some(usize::MAX) {
+        if rep.get(b) == Some(&b)
+            && first.get(b).copied() != Some(usize::MAX)
+            && !(external_inputs && inputs.contains(&b))
+        {
             order.push(b);
         }
     }
@@ -274,7 +284,7 @@ mod tests {
                 3,
             ),
         ];
-        let p = plan(&lens, &steps, &[0], &[3]).unwrap();
+        let p = plan(&lens, &steps, &[0], &[3], false).unwrap();
         assert_eq!(p.arena_len, 20);
         for (a, b) in [(0, 1), (1, 2), (2, 3)] {
             assert!(!overlaps(&p, &lens, a, b));
@@ -303,7 +313,7 @@ mod tests {
                 3,
             ),
         ];
-        let p = plan(&lens, &steps, &[0], &[3]).unwrap();
+        let p = plan(&lens, &steps, &[0], &[3], false).unwrap();
         assert_eq!(p.offsets[1], p.offsets[2]);
         assert!(!overlaps(&p, &lens, 2, 3));
         assert!(!overlaps(&p, &lens, 0, 1));
@@ -313,8 +323,30 @@ mod tests {
     fn graph_inputs_and_outputs_are_never_overwritten_in_place() {
         let lens = [8, 8];
         let steps = vec![step(Kernel::Activation(Activation::Relu), &[0], 1)];
-        let p = plan(&lens, &steps, &[0], &[1]).unwrap();
+        let p = plan(&lens, &steps, &[0], &[1], false).unwrap();
         assert!(!overlaps(&p, &lens, 0, 1));
+    }
+
+    #[test]
+    fn external_inputs_take_no_arena_space() {
+        let lens = [8, 4, 4];
+        let steps = vec![
+            step(
+                Kernel::Concat {
+                    outer: 1,
+                    inners: vec![4],
+                },
+                &[0],
+                1,
+            ),
+            step(Kernel::Activation(Activation::Relu), &[1], 2),
+        ];
+        let inside = plan(&lens, &steps, &[0], &[2], false).unwrap();
+        assert_eq!(inside.arena_len, 12);
+        let outside = plan(&lens, &steps, &[0], &[2], true).unwrap();
+        // Buffer 1 dies at step 1: buffer 2 takes its place; the input is not in the arena.
+        assert_eq!(outside.arena_len, 4);
+        assert_eq!(outside.offsets[1], outside.offsets[2]);
     }
 
     #[test]
@@ -340,7 +372,7 @@ mod tests {
                 3,
             ),
         ];
-        let p = plan(&lens, &steps, &[0], &[3]).unwrap();
+        let p = plan(&lens, &steps, &[0], &[3], false).unwrap();
         assert!(!overlaps(&p, &lens, 1, 2));
         assert!(!overlaps(&p, &lens, 1, 3));
         assert!(!overlaps(&p, &lens, 2, 3));

@@ -243,6 +243,7 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
                 owned: &weights,
                 segments: &[],
                 chunks: &[],
+                inputs: &[],
             },
         )?;
     }

@@ -527,7 +527,10 @@ pub(crate) fn conv3x3_ring_len(p: &Conv2d, nbw: usize) -> usize {
 /// All blocks of one block row for the `OB` output channels `oc..oc + OB` of batch item `n`.
 /// `rows[r]` is padded input row `2bh + r` for all `icg` input channels, `pw` values each
 /// (`pw >= 2 * nbw + 2`); `wo[o]` the `icg` 3x3 kernels of output channel `oc + o`.
-#[inline(always)]
+// Inlined where it is the main path; on a Cortex-M with VFMA it is the fallback of the
+// assembly kernel (odd channels, rare rows): one out-of-line copy keeps the code small.
+#[cfg_attr(not(rtonnx_vfma), inline(always))]
+#[cfg_attr(rtonnx_vfma, inline(never))]
 #[allow(clippy::too_many_arguments)]
 fn block_row<const OB: usize, S: BlockSink>(
     rows: [&[f32]; 4],
@@ -561,35 +564,6 @@ fn block_row<const OB: usize, S: BlockSink>(
     let mut at = [(0, 0.0); OB];
     for (o, at) in at.iter_mut().enumerate() {
         *at = sink.row(n, oc + o, bh);
-    }
-    #[cfg(rtonnx_vfma)]
-    if let (Ok(w2), [a0, a1]) = (<[&[f32]; 2]>::try_from(&wo[..]), at.as_slice()) {
-        // Two channels on a Cortex-M with VFMA: the assembly kernel (`conv_arm.rs`).
-        if let Some((mode, y)) = sink.pooled() {
-            if super::conv_arm::pooled_row2(rows, pw, icg, w2, nbw, mode, [*a0, *a1], y) {
-                return;
-            }
-            // A NaN or infinite output (or operands that do not fit): the portable kernel
-            // below recomputes the row and is the reference for those cases.
-        } else {
-            let mut out = [[0.0f32; 8]; super::conv_arm::CHUNK];
-            let mut b0 = 0;
-            while b0 < nbw {
-                let n = (nbw - b0).min(out.len());
-                let Some(out) = out.get_mut(..n) else {
-                    return;
-                };
-                if !super::conv_arm::block_row2(rows, pw, icg, w2, b0, out) {
-                    return;
-                }
-                for (b, o) in out.iter().enumerate() {
-                    sink.put(a0.0 + b0 + b, super::conv_arm::channel(o, 0), a0.1);
-                    sink.put(a1.0 + b0 + b, super::conv_arm::channel(o, 1), a1.1);
-                }
-                b0 += n;
-            }
-            return;
-        }
     }
     // Every index below is ic * pw + 2 * bw + j (ic < icg, bw < nbw, j < 4) into a row, or
     // ic * 9 + t (t < 9) into a kernel list; both are checked here once.
@@ -651,6 +625,46 @@ pub(crate) fn conv3x3_blocks_apply(p: &Conv2d, nbh: usize, nbw: usize) -> bool {
         && fits(nbh, p.out_h)
         && fits(nbw, p.out_w)
         && p.in_h.saturating_mul(p.in_w) != 0
+}
+
+/// One block row of two output channels with the Cortex-M assembly kernel (`conv_arm.rs`):
+/// pooled straight into the output when the sink max-pools, else as sums handed to the sink
+/// in chunks. False when the row is not done: operands that do not fit, or a pooled value
+/// that came out NaN or infinite (the portable kernel is the reference for those).
+#[cfg(rtonnx_vfma)]
+#[inline(always)]
+fn pair_row_vfma<S: BlockSink>(
+    rows: [&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w2: [&[f32]; 2],
+    nbw: usize,
+    (n, oc, bh): (usize, usize, usize),
+    sink: &mut S,
+) -> bool {
+    use super::conv_arm::{block_row2, channel, pooled_row2, CHUNK};
+    let a0 = sink.row(n, oc, bh);
+    let a1 = sink.row(n, oc + 1, bh);
+    if let Some((mode, y)) = sink.pooled() {
+        return pooled_row2(rows, pw, icg, w2, nbw, mode, [a0, a1], y);
+    }
+    let mut out = [[0.0f32; 8]; CHUNK];
+    let mut b0 = 0;
+    while b0 < nbw {
+        let n = (nbw - b0).min(out.len());
+        let Some(out) = out.get_mut(..n) else {
+            return false;
+        };
+        if !block_row2(rows, pw, icg, w2, b0, out) {
+            return false;
+        }
+        for (b, o) in out.iter().enumerate() {
+            sink.put(a0.0 + b0 + b, channel(o, 0), a0.1);
+            sink.put(a1.0 + b0 + b, channel(o, 1), a1.1);
+        }
+        b0 += n;
+    }
+    true
 }
 
 /// 3x3 convolution with stride 1 and dilation 1 (any padding, groups and channel counts),
@@ -742,6 +756,17 @@ pub(crate) fn conv3x3_blocks<S: BlockSink>(
                     let oc = gi * ocg + j;
                     if ocg - j >= 2 {
                         let wo = [wchan(oc), wchan(oc + 1)];
+                        // On a Cortex-M with VFMA pairs go to the assembly kernel; the rare
+                        // rows it hands back (NaN or infinite pooled values) are recomputed
+                        // one channel at a time, so the two-channel Rust kernel, the largest
+                        // code here, is not built there at all.
+                        #[cfg(rtonnx_vfma)]
+                        if !pair_row_vfma(rows, pw, icg, wo, nbw, (n, oc, bh), sink) {
+                            for (o, w) in wo.into_iter().enumerate() {
+                                block_row::<1, S>(rows, pw, icg, [w], nbw, (n, oc + o, bh), sink);
+                            }
+                        }
+                        #[cfg(not(rtonnx_vfma))]
                         block_row::<2, S>(rows, pw, icg, wo, nbw, (n, oc, bh), sink);
                         j += 2;
                     } else {
@@ -775,7 +800,8 @@ impl BlockSink for StoreSink<'_> {
         (((n * self.m + oc) * self.nbh + bh) * self.nbw, b)
     }
 
-    #[inline(always)]
+    // Out of line: the activation match inlined at every call site cost ~20 KB of code.
+    #[inline(never)]
     fn put(&mut self, at: usize, v: Block, b: f32) {
         // `at` numbers the blocks plane by plane, row by row (see `row`); nbh, nbw >= 1.
         let (bw, rest) = (at % self.nbw, at / self.nbw);

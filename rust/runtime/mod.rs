@@ -56,7 +56,6 @@ pub struct Model {
     weights: Vec<f32>,
     arena: Vec<f32>,
     inputs: Vec<TensorInfo>,
-    input_offsets: Vec<usize>,
     outputs: Vec<TensorInfo>,
     output_locs: Vec<Loc>,
     nodes: Vec<NodeInfo>,
@@ -149,7 +148,7 @@ impl Model {
                 Loc::Buf(b) => Some(b),
                 _ => None,
             }))?;
-        let p = plan::plan(&lens, &steps, &input_bufs, &output_bufs)?;
+        let p = plan::plan(&lens, &steps, &input_bufs, &output_bufs, true)?;
 
         // Pack every constant a step or an output reads, once, into the weight store.
         let mut weight_at: Vec<Option<Loc>> = Vec::new();
@@ -239,6 +238,12 @@ impl Model {
             Ok(loc)
         };
         let resolve_buf = |b: usize| -> Result<Loc> {
+            if let Some(index) = input_bufs.iter().position(|&i| i == b) {
+                let len = *lens
+                    .get(b)
+                    .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
+                return Ok(Loc::Input { index, len });
+            }
             let off = *p
                 .offsets
                 .get(b)
@@ -279,13 +284,7 @@ impl Model {
             }
         }
         let mut inputs = Vec::new();
-        let mut input_offsets = Vec::new();
-        for (name, shape, b) in &c.inputs {
-            let off = *p
-                .offsets
-                .get(*b)
-                .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
-            crate::compile::push(&mut input_offsets, off)?;
+        for (name, shape, _) in &c.inputs {
             crate::compile::push(&mut inputs, info(name, shape)?)?;
         }
         Ok((
@@ -294,7 +293,6 @@ impl Model {
                 weights,
                 arena: Vec::new(),
                 inputs,
-                input_offsets,
                 outputs,
                 output_locs,
                 nodes,
@@ -310,9 +308,8 @@ impl Model {
     /// use [`Model::run_many`] otherwise).
     pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
         self.check_single(input, output)?;
-        self.load_input(0, input)?;
-        self.execute(None)?;
-        self.store_output(0, output)
+        self.execute(&[input], None)?;
+        self.store_output(0, output, &[input])
     }
 
     /// The checks of a single-input, single-output run.
@@ -339,27 +336,22 @@ impl Model {
             ));
         }
         for (i, x) in inputs.iter().enumerate() {
-            self.load_input(i, x)?;
+            self.check_input(i, x)?;
         }
-        self.execute(None)?;
+        self.execute(inputs, None)?;
         for (i, y) in outputs.iter_mut().enumerate() {
-            self.store_output(i, y)?;
+            self.store_output(i, y, inputs)?;
         }
         Ok(())
     }
 
-    fn load_input(&mut self, i: usize, x: &[f32]) -> Result<()> {
+    /// Input `i` must have the model's length (steps read it where it lies: no copy).
+    fn check_input(&self, i: usize, x: &[f32]) -> Result<()> {
         let want = self.inputs.get(i).map(TensorInfo::len);
         if want != Some(x.len()) {
             return Err(err(ErrorCode::BufferLength, "input")
                 .with_name(self.inputs.get(i).map_or("", |t| t.name.as_str())));
         }
-        let off = self.input_offsets.get(i).copied().unwrap_or(0);
-        let dst = self
-            .arena
-            .get_mut(off..off + x.len())
-            .ok_or(err(ErrorCode::InvalidArgument, "input offset"))?;
-        crate::ops::copy_f32(dst, x);
         Ok(())
     }
 
@@ -379,9 +371,8 @@ impl Model {
             return Err(err(ErrorCode::BufferLength, "one tick slot per node"));
         }
         self.check_single(input, output)?;
-        self.load_input(0, input)?;
-        self.execute(Some((clock, ticks)))?;
-        self.store_output(0, output)
+        self.execute(&[input], Some((clock, ticks)))?;
+        self.store_output(0, output, &[input])
     }
 
     /// Writes a per-node profile from the `ticks` of [`Model::run_profiled`]: operator, name,
@@ -434,12 +425,14 @@ impl Model {
     /// each one and stores the differences.
     fn execute(
         &mut self,
+        inputs: &[&[f32]],
         mut profile: Option<(&mut dyn FnMut() -> u32, &mut [u32])>,
     ) -> Result<()> {
         let weights = Weights {
             owned: &self.weights,
             segments: &self.segments,
             chunks: &self.chunks,
+            inputs,
         };
         let mut t0 = profile.as_mut().map_or(0, |(clock, _)| clock());
         for (i, step) in self.steps.iter().enumerate() {
@@ -455,7 +448,7 @@ impl Model {
         Ok(())
     }
 
-    fn store_output(&self, i: usize, y: &mut [f32]) -> Result<()> {
+    fn store_output(&self, i: usize, y: &mut [f32], inputs: &[&[f32]]) -> Result<()> {
         let want = self.outputs.get(i).map(TensorInfo::len);
         if want != Some(y.len()) {
             return Err(err(ErrorCode::BufferLength, "output")
@@ -466,6 +459,12 @@ impl Model {
             Some(loc @ (Loc::Weight { .. } | Loc::Static { .. } | Loc::Owned { .. })) => {
                 self.weight_view().get(*loc)
             }
+            // An output that is a graph input (an Identity model).
+            Some(loc @ Loc::Input { .. }) => Weights {
+                inputs,
+                ..self.weight_view()
+            }
+            .get(*loc),
             _ => None,
         }
         .ok_or(err(ErrorCode::InvalidArgument, "output location"))?;
@@ -514,6 +513,7 @@ impl Model {
             owned: &self.weights,
             segments: &self.segments,
             chunks: &self.chunks,
+            inputs: &[],
         }
     }
     /// Multiply-accumulates per inference.
@@ -526,22 +526,6 @@ impl Model {
     pub fn initializer(&self, name: &str) -> Option<(&[usize], &[f32])> {
         let (_, shape, loc) = self.initializers.iter().find(|i| i.0 == name)?;
         Some((shape, self.weight_view().get(*loc)?))
-    }
-
-    /// Runs step `i` alone on the current arena (for per-node profiling after a `run`).
-    pub fn run_step(&mut self, i: usize) -> Result<()> {
-        let step = self
-            .steps
-            .get(i)
-            .ok_or(err(ErrorCode::InvalidArgument, "step index"))?;
-        step.execute(
-            &mut self.arena,
-            Weights {
-                owned: &self.weights,
-                segments: &self.segments,
-                chunks: &self.chunks,
-            },
-        )
     }
 
     /// Writes the per-node table and totals (what `onnx_model_info` prints). Lines stay

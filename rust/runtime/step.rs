@@ -52,9 +52,18 @@ pub enum Loc {
         /// Number of elements.
         len: usize,
     },
+    /// Graph input `index`, read where the caller's buffer lies (inputs are never copied
+    /// into the arena and never written).
+    Input {
+        /// Graph input index.
+        index: usize,
+        /// Number of elements.
+        len: usize,
+    },
 }
 
-/// The read-only operands of a plan: copied weights and weights used in place.
+/// The read-only operands of a plan: copied weights, weights used in place, and the
+/// caller's inputs.
 #[derive(Clone, Copy, Debug)]
 pub struct Weights<'w> {
     /// Weights copied into the model.
@@ -63,6 +72,8 @@ pub struct Weights<'w> {
     pub segments: &'w [&'static [f32]],
     /// Weights owned by the model, one block per tensor.
     pub chunks: &'w [Vec<f32>],
+    /// The caller's graph inputs of the current run.
+    pub inputs: &'w [&'w [f32]],
 }
 
 impl<'w> Weights<'w> {
@@ -72,6 +83,7 @@ impl<'w> Weights<'w> {
             Loc::Weight { off, len } => self.owned.get(off..off.checked_add(len)?),
             Loc::Static { seg, len } => self.segments.get(seg).and_then(|s| s.get(..len)),
             Loc::Owned { chunk, len } => self.chunks.get(chunk).and_then(|s| s.get(..len)),
+            Loc::Input { index, len } => self.inputs.get(index).and_then(|s| s.get(..len)),
             _ => None,
         }
     }
@@ -289,7 +301,9 @@ fn range(loc: Loc) -> Result<(bool, usize, usize)> {
     match loc {
         Loc::Arena { off, len } => Ok((true, off, len)),
         Loc::Weight { off, len } => Ok((false, off, len)),
-        Loc::Static { len, .. } | Loc::Owned { len, .. } => Ok((false, 0, len)),
+        Loc::Static { len, .. } | Loc::Owned { len, .. } | Loc::Input { len, .. } => {
+            Ok((false, 0, len))
+        }
         _ => Err(err(ErrorCode::InvalidArgument, "unresolved operand")),
     }
 }
