@@ -17,6 +17,18 @@
 /// nothing when `s` is shorter than `d`.
 #[inline]
 pub fn copy_f32(d: &mut [f32], s: &[f32]) {
+    #[cfg(rtonnx_vfma)]
+    {
+        conv_arm::copy_f32(d, s);
+    }
+    #[cfg(not(rtonnx_vfma))]
+    copy_f32_portable(d, s);
+}
+
+/// [`copy_f32`] in Rust.
+#[cfg_attr(rtonnx_vfma, allow(dead_code))]
+#[inline]
+fn copy_f32_portable(d: &mut [f32], s: &[f32]) {
     let Some(s) = s.get(..d.len()) else {
         return;
     };
