@@ -7,11 +7,12 @@ The firmware test (tools/firmware_test.sh) runs it on the device and compares th
 with onnxruntime's, like the MNIST models. MNIST-shaped (1x1x28x28 in, 10 out) so the same
 firmware runs it; the weights are random (fixed seed), so only the numbers matter, not the
 digits. Paths covered, in order:
-  * plain 3x3 conv, 1 -> 2 channels, pad 1, Relu, 28x28: block rows of 14 blocks, more than
-    one chunk of the sums routine;
-  * 3x3 conv 2 -> 3 + MaxPool 2x2 without activation: the Max mode of the pooled routine
-    for one channel pair, the portable kernel for the third channel;
-  * plain 3x3 conv 3 -> 5, no padding, LeakyRelu, 14x14 -> 12x12;
+  * plain 3x3 conv, 1 -> 2 channels, pad 1, Relu, 28x28: the one-input-channel sums routine,
+    block rows of 14 blocks (more than one chunk);
+  * grouped 3x3 conv 2 -> 6 (2 groups of one input channel, three outputs each) + MaxPool 2x2
+    without activation: the one-input-channel Max routine for a channel pair, the portable
+    kernel for the third channel of each group;
+  * plain 3x3 conv 6 -> 5, no padding, LeakyRelu, 14x14 -> 12x12: the sums routine;
   * 3x3 conv 5 -> 4, pad 1, Relu, AveragePool 2x2: the sums routine feeding a pooling sink;
   * grouped 3x3 conv 4 -> 6 (2 groups), pads 1,1,2,2: 6x6 -> 7x7, blocks overhanging the odd
     output;
@@ -45,9 +46,9 @@ def main():
 
     x = conv('input', 'c1', 1, 2, [1, 1, 1, 1])
     nodes.append(helper.make_node('Relu', [x], ['r1']))
-    x = conv('r1', 'c2', 2, 3, [1, 1, 1, 1])
+    x = conv('r1', 'c2', 2, 6, [1, 1, 1, 1], group=2)
     nodes.append(helper.make_node('MaxPool', [x], ['p2'], kernel_shape=[2, 2], strides=[2, 2]))
-    x = conv('p2', 'c3', 3, 5, [0, 0, 0, 0])
+    x = conv('p2', 'c3', 6, 5, [0, 0, 0, 0])
     nodes.append(helper.make_node('LeakyRelu', [x], ['r3'], alpha=0.1))
     x = conv('r3', 'c4', 5, 4, [1, 1, 1, 1])
     nodes.append(helper.make_node('Relu', [x], ['r4']))
