@@ -1016,6 +1016,147 @@ pub(crate) fn copy_f32(d: &mut [f32], s: &[f32]) {
     unsafe { rtonnx_copy_f32(d.as_mut_ptr(), s.as_ptr(), d.len()) }
 }
 
+/// The whole Conv + (Relu) + MaxPool 2x2 of `fused.rs` with the pooled routines, when every
+/// group has an even number of output channels: the padded input rows are refilled into
+/// `ring` block row by block row (as `conv::conv3x3_blocks` does), then each channel pair's
+/// block row is one call, its operands found by index arithmetic checked once up front (the
+/// generic driver's per-row slicing cost about as much as a row of the kernel on mnist-sm).
+/// `y` is `[batch, m, nbh, nbw]`. Returns false when it does not apply or a pooled value came
+/// out NaN or infinite (the caller then runs the portable path, which recomputes everything).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pooled_conv(
+    p: &super::conv::Conv2d,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    mode: RowOutput,
+    ring: &mut [f32],
+    (nbh, nbw): (usize, usize),
+    y: &mut [f32],
+) -> bool {
+    let (c, m, g) = (p.in_channels, p.out_channels, p.group);
+    let (Some(icg), Some(ocg)) = (c.checked_div(g), m.checked_div(g)) else {
+        return false;
+    };
+    let (in_h, in_w) = (p.in_h, p.in_w);
+    let plane = nbh.saturating_mul(nbw);
+    let pw = nbw.saturating_mul(2).saturating_add(2);
+    let slot = icg.saturating_mul(pw);
+    let pl = p.pad_left.min(pw);
+    let ncopy = in_w.min(pw - pl);
+    let in_plane = in_h.saturating_mul(in_w);
+    // Everything indexed below lies inside these lengths (no overflow: the products are
+    // bounded by slice lengths checked here, which fit in memory).
+    let applies = mode != RowOutput::Sums
+        && icg != 0
+        && ocg % 2 == 0
+        && ocg != 0
+        && c % g == 0
+        && m % g == 0
+        && nbh != 0
+        && nbw != 0
+        && nbh.checked_mul(2).is_some_and(|h| h <= p.out_h + 1)
+        && nbw.checked_mul(2).is_some_and(|v| v <= p.out_w + 1)
+        && p.kernel_h == 3
+        && p.kernel_w == 3
+        && p.stride_h == 1
+        && p.stride_w == 1
+        && p.dilation_h == 1
+        && p.dilation_w == 1
+        && slot.checked_mul(4).is_some_and(|r| r <= ring.len())
+        && p.batch.saturating_mul(c).saturating_mul(in_plane) <= x.len()
+        && m.saturating_mul(icg).saturating_mul(9) <= w.len()
+        && p.batch.saturating_mul(m).saturating_mul(plane) <= y.len()
+        && bias.is_none_or(|b| b.len() >= m);
+    if !applies {
+        return false;
+    }
+    let Some(ring) = ring.get_mut(..4 * slot) else {
+        return false;
+    };
+    let w_oc = icg * 9;
+    let mut a = RowArgs {
+        rows: [core::ptr::null(); 4],
+        row_stride: pw * 4,
+        icg,
+        w: [core::ptr::null(); 2],
+        nbw,
+        out: core::ptr::null_mut(),
+        bias: [0.0; 2],
+        out1_offset: (plane * 4) as isize,
+    };
+    for n in 0..p.batch {
+        for gi in 0..g {
+            let x0 = (n * c + gi * icg) * in_plane;
+            let Some(xg) = x.get(x0..x0 + icg * in_plane) else {
+                return false;
+            };
+            ring.fill(0.0);
+            for bh in 0..nbh {
+                for q in (2 * bh + if bh == 0 { 0 } else { 2 })..2 * bh + 4 {
+                    let ir = q.wrapping_sub(p.pad_top);
+                    let from = ir.wrapping_mul(in_w);
+                    let Some(dst) = ring.get_mut((q & 3) * slot..((q & 3) + 1) * slot) else {
+                        return false;
+                    };
+                    // Index loops: `chunks_exact` + `zip` cost ~75 instructions per row here.
+                    for ic in 0..icg {
+                        let at = ic * pw + pl;
+                        let Some(d) = dst.get_mut(at..at + ncopy) else {
+                            return false;
+                        };
+                        let src = ic * in_plane + from;
+                        match xg.get(src..src.wrapping_add(ncopy)) {
+                            Some(s) if ir < in_h => copy_f32(d, s),
+                            _ => d.fill(0.0),
+                        }
+                    }
+                }
+                let base = ring.as_ptr();
+                for (r, row) in a.rows.iter_mut().enumerate() {
+                    // In bounds: slot index < 4 and the ring holds 4 * slot values.
+                    *row = base.wrapping_add(((2 * bh + r) & 3) * slot);
+                }
+                for pair in 0..ocg / 2 {
+                    let oc = gi * ocg + 2 * pair;
+                    a.w = [
+                        w.as_ptr().wrapping_add(oc * w_oc),
+                        w.as_ptr().wrapping_add((oc + 1) * w_oc),
+                    ];
+                    a.bias = match bias {
+                        Some(b) => [
+                            b.get(oc).copied().unwrap_or(0.0),
+                            b.get(oc + 1).copied().unwrap_or(0.0),
+                        ],
+                        None => [0.0; 2],
+                    };
+                    a.out = y.as_mut_ptr().wrapping_add((n * m + oc) * plane + bh * nbw);
+                    // SAFETY: with the checks above (oc + 1 < m, n < batch, bh < nbh): the
+                    // routine reads for ic < icg, b < nbw, r < 4 the four values at
+                    // `rows[r] + ic * pw + 2 * b`, inside ring slot (2bh + r) & 3 (each slot
+                    // holds icg * pw values and 2 * nbw + 2 <= pw); 9 * icg values of each
+                    // channel's kernels, inside w ((oc + 2) * icg * 9 <= m * icg * 9 <= w.len()); and
+                    // writes `nbw` values at `out` and at `out + plane`, rows bh of planes
+                    // n * m + oc and + 1, inside y (batch * m * plane <= y.len()). AAPCS as
+                    // for `block_row2`.
+                    let nan = unsafe {
+                        match (mode, icg) {
+                            (RowOutput::Max, 1) => rtonnx_conv3x3_max2_ic1(&a),
+                            (RowOutput::Max, _) => rtonnx_conv3x3_max2(&a),
+                            (_, 1) => rtonnx_conv3x3_relumax2_ic1(&a),
+                            _ => rtonnx_conv3x3_relumax2(&a),
+                        }
+                    };
+                    if nan != 0 {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
 /// Checks shared by the two entry points: `rows[r]` holds padded input row `r` of the block
 /// row for each of the `icg` input channels (`pw` values each), `w[k]` the `icg` 3x3 kernels
 /// of channel `k`, and blocks `b0 .. b0 + nbw` have their 4x4 windows inside a row.

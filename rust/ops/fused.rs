@@ -148,6 +148,18 @@ fn conv3x3_pool2x2(
         Activation::None if max => PoolKind::Max,
         _ => PoolKind::Other,
     };
+    #[cfg(rtonnx_vfma)]
+    {
+        use super::conv_arm::{pooled_conv, RowOutput};
+        let mode = match kind {
+            PoolKind::ReluMax => RowOutput::ReluMax,
+            PoolKind::Max => RowOutput::Max,
+            PoolKind::Other => RowOutput::Sums,
+        };
+        if pooled_conv(p, x, w, bias, mode, scratch, (nbh, nbw), y) {
+            return true;
+        }
+    }
     let mut sink = PoolSink {
         kind,
         act,
