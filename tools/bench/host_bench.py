@@ -499,9 +499,13 @@ def render_markdown(res):
         + " for the models above. The issue's onnxruntime figures (1.32, Python, 1 thread) were "
         f"{ISSUE_ORT_US['keras2onnx/mnist-sm']} us and {ISSUE_ORT_US['keras2onnx/mnist-lg']} us for the "
         "two keras2onnx models; the original package's figures are the issue's (not re-measured). "
-        f"Instruction counts: `valgrind --tool=callgrind` ({e['valgrind']}) on the bench commands "
-        f"with K = {s['callgrind_k'][0]} and {s['callgrind_k'][1]} inferences, "
-        "(Ir(K2) - Ir(K1)) / (K2 - K1); tract's include copying the input tensor per run."
+        + (
+            f"Instruction counts: `valgrind --tool=callgrind` ({e['valgrind']}) on the bench "
+            f"commands with K = {s['callgrind_k'][0]} and {s['callgrind_k'][1]} inferences, "
+            "(Ir(K2) - Ir(K1)) / (K2 - K1); tract's include copying the input tensor per run."
+            if s.get("callgrind_k")
+            else "Instruction counts were not measured in this run (--no-callgrind)."
+        )
     )
     return "\n".join(out)
 
