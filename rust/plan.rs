@@ -40,19 +40,19 @@ pub fn plan(
     for (s, step) in steps.iter().enumerate() {
         let t = s + 1;
         if let Some(Loc::Buf(b)) = scratch_of(step) {
-            let f = first.get_mut(b).ok_or(bad())?;
+            let f = first.get_mut(b).ok_or_else(bad)?;
             *f = (*f).min(t);
         }
         for loc in &step.inputs {
             if let Loc::Buf(b) = *loc {
-                let l = last.get_mut(b).ok_or(bad())?;
+                let l = last.get_mut(b).ok_or_else(bad)?;
                 *l = (*l).max(t);
             }
         }
         if let Loc::Buf(b) = step.output {
-            let f = first.get_mut(b).ok_or(bad())?;
+            let f = first.get_mut(b).ok_or_else(bad)?;
             *f = (*f).min(t);
-            let l = last.get_mut(b).ok_or(bad())?;
+            let l = last.get_mut(b).ok_or_else(bad)?;
             *l = (*l).max(t);
         }
     }
@@ -139,13 +139,13 @@ pub fn plan(
         heap_sort(&mut busy, |a, b| a < b);
         let mut off = 0usize;
         for &(s, e) in &busy {
-            if off.checked_add(len).ok_or(bad())? <= s {
+            if off.checked_add(len).ok_or_else(bad)? <= s {
                 break;
             }
             off = off.max(e);
         }
         set(&mut offsets, b, off)?;
-        arena_len = arena_len.max(off.checked_add(len).ok_or(bad())?);
+        arena_len = arena_len.max(off.checked_add(len).ok_or_else(bad)?);
         placed.push(b);
     }
     for b in 0..n {
@@ -179,7 +179,7 @@ fn zeros<T: Clone>(n: usize, v: T) -> Result<Vec<T>> {
 }
 
 fn set<T>(v: &mut [T], i: usize, x: T) -> Result<()> {
-    *v.get_mut(i).ok_or(bad())? = x;
+    *v.get_mut(i).ok_or_else(bad)? = x;
     Ok(())
 }
 

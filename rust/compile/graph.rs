@@ -110,11 +110,11 @@ impl<'a> NameTable<'a> {
     fn insert(&mut self, name: &'a str, by: usize) -> Result<()> {
         let slot = self
             .slot_of(name)
-            .ok_or(err(ErrorCode::InvalidArgument, "name table full"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "name table full"))?;
         let cell = self
             .slots
             .get_mut(slot)
-            .ok_or(err(ErrorCode::InvalidArgument, "name table full"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "name table full"))?;
         if *cell == 0 {
             *cell = self.names.len() as u32 + 1;
             push(&mut self.names, name)?;
@@ -124,7 +124,7 @@ impl<'a> NameTable<'a> {
         let prev = self
             .producer
             .get_mut(id)
-            .ok_or(err(ErrorCode::InvalidArgument, "value id"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "value id"))?;
         // An input may repeat an initializer (old IR); anything else is produced twice.
         if *prev == INITIALIZER && by == INPUT {
             *prev = INITIALIZER_AND_INPUT;

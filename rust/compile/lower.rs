@@ -36,10 +36,8 @@ impl Inputs {
 
     /// Required input `i`.
     pub(crate) fn get(&self, i: usize) -> Result<In> {
-        self.opt(i).ok_or(err(
-            ErrorCode::InvalidArgument,
-            "a required input is missing",
-        ))
+        self.opt(i)
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "a required input is missing"))
     }
     /// Optional input `i`.
     pub(crate) fn opt(&self, i: usize) -> Option<In> {
@@ -61,7 +59,7 @@ pub(crate) fn output(cx: &Ctx<'_>, node: &NodeDesc<'_>, i: usize) -> Option<usiz
 
 /// The value id of output 0, which every supported operator has.
 pub(crate) fn output0(cx: &Ctx<'_>, node: &NodeDesc<'_>) -> Result<usize> {
-    output(cx, node, 0).ok_or(err(ErrorCode::InvalidArgument, "node has no output"))
+    output(cx, node, 0).ok_or_else(|| err(ErrorCode::InvalidArgument, "node has no output"))
 }
 
 /// Fails if optional output `i` exists and is read by anything.
@@ -186,7 +184,7 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
         push(&mut arena_offsets, (arena_len, b.len))?;
         arena_len = arena_len
             .checked_add(b.len)
-            .ok_or(err(ErrorCode::LimitExceeded, "folded tensors too large"))?;
+            .ok_or_else(|| err(ErrorCode::LimitExceeded, "folded tensors too large"))?;
     }
     // The evaluation buffers count against the folding budget before they are allocated.
     cx.check_fold(arena_len)?;
@@ -222,10 +220,9 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
                     let &(off, len) = b
                         .checked_sub(first_buffer)
                         .and_then(|i| arena_offsets.get(i))
-                        .ok_or(err(
-                            ErrorCode::InvalidArgument,
-                            "fold reads a runtime tensor",
-                        ))?;
+                        .ok_or_else(|| {
+                            err(ErrorCode::InvalidArgument, "fold reads a runtime tensor")
+                        })?;
                     Loc::Arena { off, len }
                 }
                 other => other,
@@ -263,7 +260,7 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
             None => {
                 let &(off, len) = arena_offsets
                     .get(local)
-                    .ok_or(err(ErrorCode::InvalidArgument, "buffer"))?;
+                    .ok_or_else(|| err(ErrorCode::InvalidArgument, "buffer"))?;
                 let data = super::to_vec(arena.get(off..off + len).unwrap_or(&[]))?;
                 cx.check_fold(len)?;
                 cx.folded_elements = cx.folded_elements.saturating_add(len);

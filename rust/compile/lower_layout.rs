@@ -50,7 +50,7 @@ pub(crate) fn norm_axis(axis: i64, rank: usize) -> Result<usize> {
 
 fn needs_const<'c>(cx: &'c Ctx<'_>, v: In, what: &'static str) -> Result<&'c [i64]> {
     cx.const_i64(v)?
-        .ok_or(err(ErrorCode::UnsupportedAttribute, what))
+        .ok_or_else(|| err(ErrorCode::UnsupportedAttribute, what))
 }
 
 fn dims_from_i64(v: &[i64]) -> Result<Vec<usize>> {
@@ -86,10 +86,9 @@ pub(crate) fn reshape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
                 infer = Some(i);
                 1
             }
-            0 if !allow_zero => *xs.get(i).ok_or(err(
-                ErrorCode::ShapeMismatch,
-                "Reshape 0 beyond the input rank",
-            ))?,
+            0 if !allow_zero => *xs
+                .get(i)
+                .ok_or_else(|| err(ErrorCode::ShapeMismatch, "Reshape 0 beyond the input rank"))?,
             d if d >= 0 => {
                 usize::try_from(d).map_err(|_| err(ErrorCode::InvalidDimension, "dimension"))?
             }
@@ -130,7 +129,7 @@ pub(crate) fn flatten(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
     }
     let (head, tail) = xs
         .split_at_checked(axis as usize)
-        .ok_or(err(ErrorCode::InvalidAttribute, "axis out of range"))?;
+        .ok_or_else(|| err(ErrorCode::InvalidAttribute, "axis out of range"))?;
     let shape = to_vec(&[head.iter().product(), tail.iter().product()])?;
     let out = output0(cx, node)?;
     cx.alias(out, x, shape)
@@ -193,8 +192,8 @@ pub(crate) fn squeeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
 pub(crate) fn unsqueeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
-    let axes =
-        axes_of(cx, node, ins)?.ok_or(err(ErrorCode::InvalidAttribute, "axes is required"))?;
+    let axes = axes_of(cx, node, ins)?
+        .ok_or_else(|| err(ErrorCode::InvalidAttribute, "axes is required"))?;
     let rank = xs.len() + axes.len();
     if rank > 64 {
         return Err(err(ErrorCode::LimitExceeded, "rank"));
@@ -204,7 +203,7 @@ pub(crate) fn unsqueeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
         let a = norm_axis(a, rank)?;
         let slot = ones
             .get_mut(a)
-            .ok_or(err(ErrorCode::InvalidAttribute, "axis"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidAttribute, "axis"))?;
         if *slot {
             return Err(err(ErrorCode::InvalidAttribute, "repeated axis"));
         }
@@ -217,7 +216,10 @@ pub(crate) fn unsqueeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
         if *one {
             shape.push(1);
         } else {
-            shape.push(*src.next().ok_or(err(ErrorCode::InvalidAttribute, "axes"))?);
+            shape.push(
+                *src.next()
+                    .ok_or_else(|| err(ErrorCode::InvalidAttribute, "axes"))?,
+            );
         }
     }
     let out = output0(cx, node)?;
@@ -273,10 +275,10 @@ pub(crate) fn transpose(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
                 let v = usize::try_from(v)
                     .ok()
                     .filter(|&v| v < rank)
-                    .ok_or(err(ErrorCode::InvalidAttribute, "perm"))?;
+                    .ok_or_else(|| err(ErrorCode::InvalidAttribute, "perm"))?;
                 let s = seen
                     .get_mut(v)
-                    .ok_or(err(ErrorCode::InvalidAttribute, "perm"))?;
+                    .ok_or_else(|| err(ErrorCode::InvalidAttribute, "perm"))?;
                 if *s {
                     return Err(err(
                         ErrorCode::InvalidAttribute,
@@ -328,7 +330,7 @@ pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let base = to_vec(cx.shape(first)?)?;
     let axis_attr = Attrs::new(node)
         .int_opt("axis")?
-        .ok_or(err(ErrorCode::InvalidAttribute, "axis is required"))?;
+        .ok_or_else(|| err(ErrorCode::InvalidAttribute, "axis is required"))?;
     let axis = norm_axis(axis_attr, base.len())?;
     let dtype = cx.value(first)?.dtype;
     let mut total = 0usize;
@@ -351,7 +353,7 @@ pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         }
         total = total
             .checked_add(s.get(axis).copied().unwrap_or(0))
-            .ok_or(err(ErrorCode::InvalidDimension, "overflow"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidDimension, "overflow"))?;
         all_const &= matches!(cx.value(v)?.kind, ValueKind::Const(_));
         super::push(&mut parts, v)?;
     }
@@ -423,7 +425,7 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
     let (pads, value): (Vec<i64>, f32) = if cx.opset < 11 {
         let p = a
             .ints("pads")?
-            .ok_or(err(ErrorCode::InvalidAttribute, "pads is required"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidAttribute, "pads is required"))?;
         (to_vec(p)?, a.float("value", 0.0)?)
     } else {
         let p = to_vec(needs_const(
@@ -482,10 +484,7 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
             .checked_add(begin.get(i).copied().unwrap_or(0))
             .and_then(|v| v.checked_add(end.get(i).copied().unwrap_or(0)))
             .filter(|v| *v >= 0)
-            .ok_or(err(
-                ErrorCode::InvalidDimension,
-                "padded dimension is negative",
-            ))?;
+            .ok_or_else(|| err(ErrorCode::InvalidDimension, "padded dimension is negative"))?;
         shape.push(usize::try_from(s).map_err(|_| err(ErrorCode::InvalidDimension, "dimension"))?);
     }
     let begin = begin.get(..rank).unwrap_or(&[]);
@@ -587,11 +586,11 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
     let (starts, ends, axes, steps) = if cx.opset < 10 {
         let s = to_vec(
             a.ints("starts")?
-                .ok_or(err(ErrorCode::InvalidAttribute, "starts"))?,
+                .ok_or_else(|| err(ErrorCode::InvalidAttribute, "starts"))?,
         )?;
         let e = to_vec(
             a.ints("ends")?
-                .ok_or(err(ErrorCode::InvalidAttribute, "ends"))?,
+                .ok_or_else(|| err(ErrorCode::InvalidAttribute, "ends"))?,
         )?;
         let ax = a.ints("axes")?.map(to_vec).transpose()?;
         (s, e, ax, None)
@@ -635,7 +634,7 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
         };
         let s = seen
             .get_mut(ax)
-            .ok_or(err(ErrorCode::InvalidAttribute, "axis"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidAttribute, "axis"))?;
         if *s {
             return Err(err(ErrorCode::InvalidAttribute, "repeated Slice axis"));
         }
@@ -774,7 +773,7 @@ pub(crate) fn constant_of_shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inp
 pub(crate) fn cast(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
     let to = Attrs::new(node)
         .int_opt("to")?
-        .ok_or(err(ErrorCode::InvalidAttribute, "to is required"))?;
+        .ok_or_else(|| err(ErrorCode::InvalidAttribute, "to is required"))?;
     let x = ins.get(0)?;
     let shape = to_vec(cx.shape(x)?)?;
     let out = output0(cx, node)?;

@@ -19,10 +19,12 @@ fn scalar_const(cx: &Ctx<'_>, v: Option<In>, default: f32) -> Result<f32> {
     match v {
         None => Ok(default),
         Some(v) => {
-            let d = cx.const_f32(v)?.ok_or(err(
-                ErrorCode::UnsupportedAttribute,
-                "Clip bounds must be constant",
-            ))?;
+            let d = cx.const_f32(v)?.ok_or_else(|| {
+                err(
+                    ErrorCode::UnsupportedAttribute,
+                    "Clip bounds must be constant",
+                )
+            })?;
             match d {
                 [x] => Ok(*x),
                 _ => Err(err(ErrorCode::ShapeMismatch, "Clip bounds must be scalars")),
@@ -171,10 +173,12 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
         let params = if b_const { k * n } else { 0 };
         return cx.add_step(node, out, shape, kernel, inputs, "MatMul", params, macs);
     }
-    let p = BatchedMatMul::new(a_batch, b_batch, m, k, n).ok_or(err(
-        ErrorCode::ShapeMismatch,
-        "MatMul batch dimensions do not broadcast",
-    ))?;
+    let p = BatchedMatMul::new(a_batch, b_batch, m, k, n).ok_or_else(|| {
+        err(
+            ErrorCode::ShapeMismatch,
+            "MatMul batch dimensions do not broadcast",
+        )
+    })?;
     let mut shape = to_vec(p.batch_shape.get(..p.rank).unwrap_or(&[]))?;
     if a_shape.len() > 1 {
         super::push(&mut shape, m)?;
@@ -319,7 +323,7 @@ pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     let a_shape = to_vec(cx.shape(a)?)?;
     let b_shape = to_vec(cx.shape(b)?)?;
     let bc = Broadcast::new(&a_shape, &b_shape)
-        .ok_or(err(ErrorCode::ShapeMismatch, "shapes do not broadcast"))?;
+        .ok_or_else(|| err(ErrorCode::ShapeMismatch, "shapes do not broadcast"))?;
     let shape = to_vec(bc.out_shape())?;
     let len = numel(&shape)?;
     let out = output0(cx, node)?;
@@ -474,10 +478,12 @@ pub(crate) fn reduce(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
     };
     let axes: Vec<i64> = if axes_from_input {
         match ins.opt(1) {
-            Some(v) => to_vec(cx.const_i64(v)?.ok_or(err(
-                ErrorCode::UnsupportedAttribute,
-                "axes must be known at load time",
-            ))?)?,
+            Some(v) => to_vec(cx.const_i64(v)?.ok_or_else(|| {
+                err(
+                    ErrorCode::UnsupportedAttribute,
+                    "axes must be known at load time",
+                )
+            })?)?,
             None => Vec::new(),
         }
     } else {
@@ -510,7 +516,8 @@ pub(crate) fn reduce(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
             super::push(&mut shape, 1)?;
         }
     }
-    let p = Reduce::new(&xs, mask).ok_or(err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
+    let p = Reduce::new(&xs, mask)
+        .ok_or_else(|| err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
     let inputs = to_vec(&[cx.loc(x)?])?;
     cx.add_step(
         node,

@@ -70,7 +70,7 @@ fn spatial_axes(
             .dilation
             .checked_mul(ax.kernel - 1)
             .and_then(|v| v.checked_add(1))
-            .ok_or(err(ErrorCode::InvalidDimension, "kernel span overflows"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidDimension, "kernel span overflows"))?;
         match auto_pad {
             "NOTSET" => {
                 ax.pad_begin = to_usize(get(pads, i, 0), "pads")?;
@@ -79,7 +79,7 @@ fn spatial_axes(
                     .input
                     .checked_add(ax.pad_begin)
                     .and_then(|v| v.checked_add(ax.pad_end))
-                    .ok_or(err(ErrorCode::InvalidDimension, "padded size overflows"))?;
+                    .ok_or_else(|| err(ErrorCode::InvalidDimension, "padded size overflows"))?;
                 if padded < span {
                     return Err(err(
                         ErrorCode::ShapeMismatch,
@@ -112,7 +112,7 @@ fn spatial_axes(
                 let needed = (ax.output.max(1) - 1)
                     .checked_mul(ax.stride)
                     .and_then(|v| v.checked_add(span))
-                    .ok_or(err(ErrorCode::InvalidDimension, "padding overflows"))?;
+                    .ok_or_else(|| err(ErrorCode::InvalidDimension, "padding overflows"))?;
                 let total = needed.saturating_sub(ax.input);
                 if auto_pad == "SAME_UPPER" {
                     ax.pad_begin = total / 2;
@@ -276,7 +276,7 @@ pub(crate) fn pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, max: boo
     let (batch, c, _, _) = nchw(&xs)?;
     let ks = a
         .ints("kernel_shape")?
-        .ok_or(err(ErrorCode::InvalidAttribute, "kernel_shape is required"))?;
+        .ok_or_else(|| err(ErrorCode::InvalidAttribute, "kernel_shape is required"))?;
     let mut kernel = Vec::new();
     kernel.try_reserve_exact(ks.len())?;
     for &k in ks {
@@ -361,10 +361,12 @@ pub(crate) fn global_pool(
 }
 
 fn const_vec(cx: &Ctx<'_>, v: In, len: usize) -> Result<Vec<f32>> {
-    let d = cx.const_f32(v)?.ok_or(err(
-        ErrorCode::UnsupportedAttribute,
-        "BatchNormalization parameters must be constant",
-    ))?;
+    let d = cx.const_f32(v)?.ok_or_else(|| {
+        err(
+            ErrorCode::UnsupportedAttribute,
+            "BatchNormalization parameters must be constant",
+        )
+    })?;
     if d.len() != len {
         return Err(err(
             ErrorCode::ShapeMismatch,

@@ -138,7 +138,7 @@ pub(crate) fn element_count(shape: &[usize]) -> Result<usize> {
     for &d in shape {
         n = n
             .checked_mul(d)
-            .ok_or(err(ErrorCode::InvalidDimension, "element count overflows"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidDimension, "element count overflows"))?;
     }
     Ok(n)
 }
@@ -165,7 +165,7 @@ impl<'a> Ctx<'a> {
     pub(crate) fn value(&self, v: In) -> Result<&Value> {
         self.values
             .get(v.id)
-            .ok_or(err(ErrorCode::InvalidArgument, "value id"))
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "value id"))
     }
 
     pub(crate) fn shape(&self, v: In) -> Result<&[usize]> {
@@ -223,7 +223,7 @@ impl<'a> Ctx<'a> {
         let slot = self
             .values
             .get_mut(out)
-            .ok_or(err(ErrorCode::InvalidArgument, "value id"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "value id"))?;
         if slot.kind != ValueKind::Pending {
             return Err(err(ErrorCode::DuplicateOutput, ""));
         }
@@ -407,10 +407,12 @@ fn check_header(model: &ModelDesc<'_>) -> Result<i64> {
             opset = Some(o.version);
         }
     }
-    let opset = opset.ok_or(err(
-        ErrorCode::UnsupportedOpset,
-        "the model imports no default-domain opset",
-    ))?;
+    let opset = opset.ok_or_else(|| {
+        err(
+            ErrorCode::UnsupportedOpset,
+            "the model imports no default-domain opset",
+        )
+    })?;
     if opset < OPSET_RANGE.0 || opset > OPSET_RANGE.1 {
         return Err(err(
             ErrorCode::UnsupportedOpset,
@@ -432,7 +434,7 @@ pub(crate) fn compile<'a>(
     let g = model
         .graph
         .as_ref()
-        .ok_or(err(ErrorCode::EmptyGraph, "the model has no graph"))?;
+        .ok_or_else(|| err(ErrorCode::EmptyGraph, "the model has no graph"))?;
     if g.nodes.is_empty() {
         return Err(err(ErrorCode::EmptyGraph, "the graph has no nodes"));
     }
@@ -512,7 +514,7 @@ pub(crate) fn compile<'a>(
         let id = cx
             .names
             .find(t.name)
-            .ok_or(err(ErrorCode::InvalidArgument, "initializer name"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "initializer name"))?;
         let (shape, data) = tensor::from_desc(t, borrow)?;
         let c = cx.consts.len();
         let dtype = data.dtype();
@@ -520,7 +522,7 @@ pub(crate) fn compile<'a>(
         let slot = cx
             .values
             .get_mut(id)
-            .ok_or(err(ErrorCode::InvalidArgument, "value id"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "value id"))?;
         *slot = Value {
             shape,
             dtype,
@@ -535,7 +537,7 @@ pub(crate) fn compile<'a>(
         let id = cx
             .names
             .find(vi.name)
-            .ok_or(err(ErrorCode::InvalidArgument, "input name"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "input name"))?;
         // Old IR versions also list initializers as inputs: they are constants already.
         if matches!(cx.values.get(id).map(|v| v.kind), Some(ValueKind::Const(_))) {
             continue;
@@ -565,7 +567,7 @@ pub(crate) fn compile<'a>(
         let node = g
             .nodes
             .get(i)
-            .ok_or(err(ErrorCode::InvalidArgument, "node index"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "node index"))?;
         lower::lower_node(&mut cx, node).map_err(|e: Error| {
             e.with_name(if node.name.is_empty() {
                 node.op_type
@@ -584,11 +586,11 @@ pub(crate) fn compile<'a>(
         let id = cx
             .names
             .find(o.name)
-            .ok_or(err(ErrorCode::DanglingInput, "graph output").with_name(o.name))?;
+            .ok_or_else(|| err(ErrorCode::DanglingInput, "graph output").with_name(o.name))?;
         let v = cx
             .values
             .get(id)
-            .ok_or(err(ErrorCode::InvalidArgument, "value id"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "value id"))?;
         if v.dtype != DType::F32 {
             return Err(err(
                 ErrorCode::UnsupportedDataType,
@@ -639,7 +641,7 @@ fn input_shape(vi: &crate::decode::model::ValueInfoDesc<'_>) -> Result<Vec<usize
     let dims = vi
         .shape
         .as_ref()
-        .ok_or(err(ErrorCode::InvalidDimension, "input has no shape").with_name(vi.name))?;
+        .ok_or_else(|| err(ErrorCode::InvalidDimension, "input has no shape").with_name(vi.name))?;
     let mut shape = Vec::new();
     shape.try_reserve_exact(dims.len())?;
     for (i, d) in dims.iter().enumerate() {

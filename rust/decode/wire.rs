@@ -68,7 +68,7 @@ impl<'a> Reader<'a> {
             let byte = *self
                 .buf
                 .get(self.pos)
-                .ok_or(malformed("truncated varint"))?;
+                .ok_or_else(|| malformed("truncated varint"))?;
             self.pos += 1;
             let bits = u64::from(byte & 0x7f);
             if i == 9 && byte > 1 {
@@ -108,11 +108,11 @@ impl<'a> Reader<'a> {
         let end = self
             .pos
             .checked_add(n)
-            .ok_or(malformed("length overflow"))?;
+            .ok_or_else(|| malformed("length overflow"))?;
         let bytes = self
             .buf
             .get(self.pos..end)
-            .ok_or(malformed("truncated field"))?;
+            .ok_or_else(|| malformed("truncated field"))?;
         self.pos = end;
         Ok(bytes)
     }
@@ -167,7 +167,7 @@ impl<'a> Reader<'a> {
                 WireType::StartGroup => {
                     let slot = open
                         .get_mut(depth)
-                        .ok_or(malformed("groups nested too deeply"))?;
+                        .ok_or_else(|| malformed("groups nested too deeply"))?;
                     *slot = f;
                     depth += 1;
                 }

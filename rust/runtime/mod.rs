@@ -195,7 +195,7 @@ impl Model {
          -> Result<Loc> {
             let slot = weight_at
                 .get_mut(id)
-                .ok_or(err(ErrorCode::InvalidArgument, "constant id"))?;
+                .ok_or_else(|| err(ErrorCode::InvalidArgument, "constant id"))?;
             if let Some(loc) = *slot {
                 return Ok(loc);
             }
@@ -241,16 +241,16 @@ impl Model {
             if let Some(index) = input_bufs.iter().position(|&i| i == b) {
                 let len = *lens
                     .get(b)
-                    .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
+                    .ok_or_else(|| err(ErrorCode::InvalidArgument, "buffer id"))?;
                 return Ok(Loc::Input { index, len });
             }
             let off = *p
                 .offsets
                 .get(b)
-                .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
+                .ok_or_else(|| err(ErrorCode::InvalidArgument, "buffer id"))?;
             let len = *lens
                 .get(b)
-                .ok_or(err(ErrorCode::InvalidArgument, "buffer id"))?;
+                .ok_or_else(|| err(ErrorCode::InvalidArgument, "buffer id"))?;
             Ok(Loc::Arena { off, len })
         };
         for step in steps.iter_mut() {
@@ -467,7 +467,7 @@ impl Model {
             .get(*loc),
             _ => None,
         }
-        .ok_or(err(ErrorCode::InvalidArgument, "output location"))?;
+        .ok_or_else(|| err(ErrorCode::InvalidArgument, "output location"))?;
         if src.len() != y.len() {
             return Err(err(ErrorCode::InvalidArgument, "output location"));
         }

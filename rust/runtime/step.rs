@@ -111,7 +111,7 @@ impl<T: Copy + Default> AxisValues<T> {
         let dst = d
             .values
             .get_mut(..values.len())
-            .ok_or(err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
+            .ok_or_else(|| err(ErrorCode::LimitExceeded, "tensor rank above 8"))?;
         dst.copy_from_slice(values);
         d.len = values.len();
         Ok(d)
@@ -322,7 +322,7 @@ impl<'s> Split<'s> {
         let (arena, off, len) = range(loc)?;
         let end = off
             .checked_add(len)
-            .ok_or(err(ErrorCode::InvalidArgument, "operand range overflows"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "operand range overflows"))?;
         let bad = || err(ErrorCode::InvalidArgument, "operand out of range");
         if !arena {
             return self.weights.get(loc).ok_or_else(bad);
@@ -351,7 +351,7 @@ impl Step {
         }
         let out_end = out_off
             .checked_add(out_len)
-            .ok_or(err(ErrorCode::InvalidArgument, "operand range overflows"))?;
+            .ok_or_else(|| err(ErrorCode::InvalidArgument, "operand range overflows"))?;
         if out_len == 0 {
             return Ok(());
         }
@@ -374,7 +374,7 @@ impl Step {
         if self.inputs.first() == Some(&self.output) {
             let y = arena
                 .get_mut(out_off..out_end)
-                .ok_or(err(ErrorCode::InvalidArgument, "operand out of range"))?;
+                .ok_or_else(|| err(ErrorCode::InvalidArgument, "operand out of range"))?;
             return self.execute_in_place(y);
         }
         let (before, rest) = arena.split_at_mut(out_off.min(arena.len()));
@@ -393,7 +393,7 @@ impl Step {
             let loc = *self
                 .inputs
                 .get(i)
-                .ok_or(err(ErrorCode::InvalidArgument, "missing operand"))?;
+                .ok_or_else(|| err(ErrorCode::InvalidArgument, "missing operand"))?;
             s.get(loc)
         };
         let optional = |i: usize| -> Result<Option<&[f32]>> {
@@ -507,7 +507,7 @@ impl Step {
                 let x = input(0)?;
                 let yx = y
                     .get_mut(..x.len())
-                    .ok_or(err(ErrorCode::InvalidArgument, "copy length"))?;
+                    .ok_or_else(|| err(ErrorCode::InvalidArgument, "copy length"))?;
                 yx.copy_from_slice(x);
             }
         }
