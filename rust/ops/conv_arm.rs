@@ -1,7 +1,8 @@
 //! Cortex-M kernel with the FPU's fused multiply-add (FPv4-SP and later: Cortex-M4F, M7,
 //! M33, M55; `cfg(rtonnx_vfma)`, set by `build.rs`) for the 3x3 block convolution of
 //! `conv.rs`: one block row of 2x2 output blocks for two output channels, either as sums
-//! or already max-pooled (the Conv + Relu + MaxPool 2x2 of `fused.rs`).
+//! or already max-pooled (the Conv + Relu + MaxPool 2x2 of `fused.rs`, driven by
+//! [`pooled_conv`]), and the row copy ([`copy_f32`]) that fills the ring of padded rows.
 //!
 //! Why assembly: LLVM does not fuse `a * b + c` without fast-math, `f32::mul_add` is not in
 //! `core`, and stable Rust cannot name the M4's single-precision registers in inline assembly
@@ -13,7 +14,7 @@
 //! per block and input channel for 72 MACs. VFMA rounds once, so the sums can differ from
 //! the host's (two roundings) in the last bits; onnxruntime's x86 kernels fuse too.
 
-/// What [`block_row2`] writes per block.
+/// What a routine writes per block ([`block_row2`]: `Sums`; [`pooled_conv`]: the others).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RowOutput {
     /// The eight sums without bias: channel 0's `[y00, y01, y10, y11]`, then channel 1's.
@@ -25,7 +26,7 @@ pub(crate) enum RowOutput {
     ReluMax,
 }
 
-/// Arguments of the assembly routine, in the order it reads them (offsets in bytes).
+/// Arguments of the 3x3 routines, in the order they read them (offsets in bytes).
 #[repr(C)]
 struct RowArgs {
     /// +0: first value of the window of block 0, input channel 0, in the four padded rows.
