@@ -1051,8 +1051,12 @@ pub(crate) fn pooled_conv(
         && m % g == 0
         && nbh != 0
         && nbw != 0
-        && nbh.checked_mul(2).is_some_and(|h| h <= p.out_h + 1)
-        && nbw.checked_mul(2).is_some_and(|v| v <= p.out_w + 1)
+        && nbh
+            .checked_mul(2)
+            .is_some_and(|h| h <= p.out_h.saturating_add(1))
+        && nbw
+            .checked_mul(2)
+            .is_some_and(|v| v <= p.out_w.saturating_add(1))
         && p.kernel_h == 3
         && p.kernel_w == 3
         && p.stride_h == 1
@@ -1101,7 +1105,9 @@ pub(crate) fn pooled_conv(
                         let Some(d) = dst.get_mut(at..at + ncopy) else {
                             return false;
                         };
-                        let src = ic * in_plane + from;
+                        // Wrapping: above the input `from` is meaningless and `ir < in_h`
+                        // fails; no overflow panic in builds with overflow checks.
+                        let src = (ic * in_plane).wrapping_add(from);
                         match xg.get(src..src.wrapping_add(ncopy)) {
                             Some(s) if ir < in_h => copy_f32(d, s),
                             _ => d.fill(0.0),
