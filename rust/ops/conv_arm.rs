@@ -1043,26 +1043,11 @@ pub(crate) fn pooled_conv(
     let in_plane = in_h.saturating_mul(in_w);
     // Everything indexed below lies inside these lengths (no overflow: the products are
     // bounded by slice lengths checked here, which fit in memory).
+    // The 3x3 block geometry (kernel, stride, dilation, groups, blocks within the output
+    // give or take one) is `conv3x3_blocks_apply`'s; then pairs of channels per group.
     let applies = mode != RowOutput::Sums
-        && icg != 0
+        && super::conv::conv3x3_blocks_apply(p, nbh, nbw)
         && ocg % 2 == 0
-        && ocg != 0
-        && c % g == 0
-        && m % g == 0
-        && nbh != 0
-        && nbw != 0
-        && nbh
-            .checked_mul(2)
-            .is_some_and(|h| h <= p.out_h.saturating_add(1))
-        && nbw
-            .checked_mul(2)
-            .is_some_and(|v| v <= p.out_w.saturating_add(1))
-        && p.kernel_h == 3
-        && p.kernel_w == 3
-        && p.stride_h == 1
-        && p.stride_w == 1
-        && p.dilation_h == 1
-        && p.dilation_w == 1
         && slot.checked_mul(4).is_some_and(|r| r <= ring.len())
         && p.batch.saturating_mul(c).saturating_mul(in_plane) <= x.len()
         && m.saturating_mul(icg).saturating_mul(9) <= w.len()

@@ -95,27 +95,6 @@ fn mad(a: usize, b: usize, c: usize) -> Option<usize> {
     a.checked_mul(b)?.checked_add(c)
 }
 
-/// Whether `pool` is a 2x2, stride-2, unpadded, undilated pooling whose windows lie inside
-/// the `out_h x out_w` conv output.
-fn pool_fits(pool: &Pool2d, out_h: usize, out_w: usize) -> bool {
-    pool.kernel_h == 2
-        && pool.kernel_w == 2
-        && pool.stride_h == 2
-        && pool.stride_w == 2
-        && pool.dilation_h == 1
-        && pool.dilation_w == 1
-        && pool.pad_top == 0
-        && pool.pad_left == 0
-        && pool.pad_bottom == 0
-        && pool.pad_right == 0
-        && pool.in_h == out_h
-        && pool.in_w == out_w
-        && pool.out_h >= 1
-        && pool.out_w >= 1
-        && pool.out_h <= out_h / 2
-        && pool.out_w <= out_w / 2
-}
-
 impl PackedConv {
     /// Packs `w` (`[out_channels, in_channels / group, kh, kw]`) for convolution `p` with the
     /// fused activation `act` and, with `pool = Some((pooling of one plane, max))`, fused
@@ -188,7 +167,9 @@ impl PackedConv {
             return None;
         }
         let (rows, cols, unit) = match &pool {
-            Some((pl, _)) if pool_fits(pl, p.out_h, p.out_w) => (2 * pl.out_h, 2 * pl.out_w, 2),
+            Some((pl, _)) if super::fused::pool2x2_fits(pl, p.out_h, p.out_w) => {
+                (2 * pl.out_h, 2 * pl.out_w, 2)
+            }
             Some(_) => return None,
             None => (p.out_h, p.out_w, 1),
         };

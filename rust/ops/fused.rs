@@ -205,7 +205,14 @@ fn fast_path_applies(p: &Conv2d, pool: &Pool2d) -> bool {
         && p.stride_w == 1
         && p.dilation_h == 1
         && p.dilation_w == 1;
-    let pool2 = pool.kernel_h == 2
+    conv && pool2x2_fits(pool, p.out_h, p.out_w)
+}
+
+/// Whether `pool` is a 2x2, stride-2, unpadded, undilated (floor-mode) pooling whose
+/// windows all lie inside an `out_h x out_w` conv output: each window is one 2x2 block of a
+/// blocked convolution (here and in the x86 kernel).
+pub(crate) fn pool2x2_fits(pool: &Pool2d, out_h: usize, out_w: usize) -> bool {
+    pool.kernel_h == 2
         && pool.kernel_w == 2
         && pool.stride_h == 2
         && pool.stride_w == 2
@@ -214,14 +221,13 @@ fn fast_path_applies(p: &Conv2d, pool: &Pool2d) -> bool {
         && pool.pad_top == 0
         && pool.pad_left == 0
         && pool.pad_bottom == 0
-        && pool.pad_right == 0;
-    conv && pool2
-        && pool.in_h == p.out_h
-        && pool.in_w == p.out_w
+        && pool.pad_right == 0
+        && pool.in_h == out_h
+        && pool.in_w == out_w
         && pool.out_h > 0
         && pool.out_w > 0
-        && pool.out_h <= p.out_h / 2
-        && pool.out_w <= p.out_w / 2
+        && pool.out_h <= out_h / 2
+        && pool.out_w <= out_w / 2
 }
 
 /// `y = pool(act(conv(x)))`. `p` is the whole convolution, `pool` the pooling of one plane
