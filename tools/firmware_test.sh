@@ -5,8 +5,8 @@
 # from a host file. Prints exact instruction counts (a TCG plugin of ours), SysTick estimates,
 # peak heap, stack high-water, flash and RAM.
 #
-# usage: tools/firmware_test.sh [MODEL.onnx ...]   (default: both keras2onnx models, mnist-cnn
-#        and the generated kernel-coverage model)
+# usage: tools/firmware_test.sh [MODEL.onnx ...]   (default: both keras2onnx models, our
+#        mnist-sm and mnist-cnn, and the generated kernel-coverage model)
 # env:   RTONNX_SHARED (default ../shared), CARGO_TARGET_DIR (default target/),
 #        RTONNX_CLI (host rtonnx binary used as the reference; built here when unset),
 #        FIRMWARE_TIMEOUT (seconds per QEMU run, default 120),
@@ -30,10 +30,11 @@ fi
 
 MODELS=("$@")
 if [ ${#MODELS[@]} -eq 0 ]; then
-    # Both keras2onnx models, our 99 % model, and a random-weight model that takes every path
-    # of the Cortex-M kernels (tools/firmware/gen_kernel_model.py; needs Python's onnx).
+    # Both keras2onnx models, our two shipped models, and a random-weight model that takes
+    # every path of the Cortex-M kernels (tools/firmware/gen_kernel_model.py; needs Python's
+    # onnx).
     MODELS=("$SHARED/models/keras2onnx/mnist-sm.onnx" "$SHARED/models/keras2onnx/mnist-lg.onnx"
-        "$ROOT/examples/models/mnist-cnn.onnx")
+        "$ROOT/examples/models/mnist-sm.onnx" "$ROOT/examples/models/mnist-cnn.onnx")
     mkdir -p "$CARGO_TARGET_DIR/firmware-models"
     coverage=$CARGO_TARGET_DIR/firmware-models/kernel-coverage.onnx
     if "$PY" tools/firmware/gen_kernel_model.py "$coverage"; then
@@ -97,12 +98,16 @@ fi
 # --- one firmware per model ---------------------------------------------------------------
 status=0
 seen=" "
+# name<TAB>model path per line, for tools/bench/figures.py.
+INDEX=$OUT/index.tsv
+: >"$INDEX"
 for model in "${MODELS[@]}"; do
     model=$(cd "$(dirname "$model")" && pwd)/$(basename "$model")
     name=$(basename "$model" .onnx)
     # Two models of the same file name (ours and keras2onnx's mnist-sm): tell them apart.
     case "$seen" in *" $name "*) name="$name-$(basename "$(dirname "$model")")" ;; esac
     seen="$seen$name "
+    printf '%s\t%s\n' "$name" "$model" >>"$INDEX"
     dir=$OUT/$name
     mkdir -p "$dir"
     make -s -C firmware/mps2-an386 BUILD="$dir" LIB="$LIB" MODEL="$model" IMAGES="$IMAGES" \

@@ -67,7 +67,12 @@ fi
 step "cargo clippy --target thumbv7em-none-eabihf" cargo clippy --lib --no-default-features \
     --features baremetal,fs --target thumbv7em-none-eabihf -- -D warnings && passed=$((passed + 1))
 if [ -f tools/firmware_test.sh ]; then
-    if step "Cortex-M4F firmware under QEMU mps2-an386" bash tools/firmware_test.sh; then passed=$((passed + 1)); fi
+    if step "Cortex-M4F firmware under QEMU mps2-an386" bash tools/firmware_test.sh; then
+        passed=$((passed + 1))
+        # The README's figures table renders from what the firmware test just wrote.
+        if step "figures table renders (tools/bench/figures.py)" "$PY" tools/bench/figures.py \
+            --json-out target/figures.json; then passed=$((passed + 1)); fi
+    fi
 fi
 if [ -f tools/train/test_train_smoke.py ]; then
     TRAIN_PY="$PY"
