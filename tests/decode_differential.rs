@@ -61,14 +61,14 @@ fn canon_mine(m: &ModelDesc<'_>) -> String {
     }
     if let Some(g) = &m.graph {
         write!(s, " G[{}]", g.name).unwrap();
-        for n in &g.nodes {
+        for n in g.nodes() {
             write!(
                 s,
                 " N[{} {} {} {:?} {:?}",
                 n.op_type, n.name, n.domain, n.inputs, n.outputs
             )
             .unwrap();
-            for a in &n.attributes {
+            for a in n.attributes {
                 write!(
                     s,
                     " A[{} {} {:?} {:?} {:?} {:?} {:?} {}",
@@ -77,8 +77,8 @@ fn canon_mine(m: &ModelDesc<'_>) -> String {
                     a.f.map(f32::to_bits),
                     a.i,
                     a.s,
-                    a.ints,
-                    a.floats.iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
+                    n.ints(a),
+                    n.floats(a).iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
                     a.ref_attr_name
                 )
                 .unwrap();

@@ -8,7 +8,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use rtonnx::decode::model::{
-    AttributeDesc, DimDesc, FloatData, GraphDesc, ModelDesc, TensorDesc, ValueInfoDesc,
+    AttributeDesc, DimDesc, FloatData, GraphDesc, ModelDesc, Node as NodeView, TensorDesc,
+    ValueInfoDesc,
 };
 use rtonnx::decode::reference::onnx_pb;
 
@@ -108,7 +109,7 @@ fn tensor_mine(t: &TensorDesc<'_>) -> Tensor {
     }
 }
 
-fn attribute_mine(a: &AttributeDesc<'_>) -> Attribute {
+fn attribute_mine(n: &NodeView<'_, '_>, a: &AttributeDesc<'_>) -> Attribute {
     Attribute {
         name: a.name.to_string(),
         kind: a.kind,
@@ -116,8 +117,8 @@ fn attribute_mine(a: &AttributeDesc<'_>) -> Attribute {
         i: a.i,
         s: a.s.map(<[u8]>::to_vec),
         t: a.t.as_deref().map(tensor_mine),
-        ints: a.ints.clone(),
-        floats: bits(a.floats.iter().copied()),
+        ints: n.ints(a).to_vec(),
+        floats: bits(n.floats(a).iter().copied()),
         ref_attr_name: a.ref_attr_name.to_string(),
     }
 }
@@ -142,15 +143,14 @@ fn graph_mine(g: &GraphDesc<'_>) -> Graph {
     Graph {
         name: g.name.to_string(),
         nodes: g
-            .nodes
-            .iter()
+            .nodes()
             .map(|n| Node {
                 op_type: n.op_type.to_string(),
                 name: n.name.to_string(),
                 domain: n.domain.to_string(),
-                inputs: strings(&n.inputs),
-                outputs: strings(&n.outputs),
-                attributes: n.attributes.iter().map(attribute_mine).collect(),
+                inputs: strings(n.inputs),
+                outputs: strings(n.outputs),
+                attributes: n.attributes.iter().map(|a| attribute_mine(&n, a)).collect(),
             })
             .collect(),
         initializers: g.initializers.iter().map(tensor_mine).collect(),

@@ -1,12 +1,12 @@
 //! Typed access to a node's attributes, with ONNX defaults and type checks.
 
-use crate::decode::model::{attr_type, AttributeDesc, NodeDesc, TensorDesc};
+use crate::decode::model::{attr_type, AttributeDesc, Node, TensorDesc};
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// The attributes of one node.
 #[derive(Clone, Copy)]
 pub(crate) struct Attrs<'n, 'a> {
-    node: &'n NodeDesc<'a>,
+    node: Node<'n, 'a>,
 }
 
 fn bad(name: &str) -> Error {
@@ -14,8 +14,8 @@ fn bad(name: &str) -> Error {
 }
 
 impl<'n, 'a> Attrs<'n, 'a> {
-    pub(crate) fn new(node: &'n NodeDesc<'a>) -> Self {
-        Attrs { node }
+    pub(crate) fn new(node: &Node<'n, 'a>) -> Self {
+        Attrs { node: *node }
     }
 
     /// The last attribute of that name (protobuf: later wins).
@@ -69,7 +69,7 @@ impl<'n, 'a> Attrs<'n, 'a> {
             None => Ok(None),
             Some(a) => {
                 Self::check(a, attr_type::INTS, !a.ints.is_empty())?;
-                Ok(Some(&a.ints))
+                Ok(Some(self.node.ints(a)))
             }
         }
     }
@@ -80,7 +80,7 @@ impl<'n, 'a> Attrs<'n, 'a> {
             None => Ok(None),
             Some(a) => {
                 Self::check(a, attr_type::FLOATS, !a.floats.is_empty())?;
-                Ok(Some(&a.floats))
+                Ok(Some(self.node.floats(a)))
             }
         }
     }

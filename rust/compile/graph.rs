@@ -52,7 +52,7 @@ impl<'a> NameTable<'a> {
             .initializers
             .len()
             .saturating_add(g.inputs.len())
-            .saturating_add(g.nodes.iter().map(|n| n.outputs.len()).sum::<usize>());
+            .saturating_add(g.nodes().map(|n| n.outputs.len()).sum::<usize>());
         // Ids are stored in u32 slots; a file cannot hold that many names (each costs bytes).
         if total >= u32::MAX as usize / 2 {
             return Err(err(ErrorCode::LimitExceeded, "too many tensor names"));
@@ -79,7 +79,7 @@ impl<'a> NameTable<'a> {
         for i in &g.inputs {
             table.insert(i.name, INPUT)?;
         }
-        for (ni, n) in g.nodes.iter().enumerate() {
+        for (ni, n) in g.nodes().enumerate() {
             for o in n.outputs.iter().filter(|o| !o.is_empty()) {
                 table.insert(o, ni)?;
             }
@@ -156,7 +156,7 @@ impl<'a> NameTable<'a> {
 /// Orders the nodes so every node comes after the producers of its inputs (Kahn's algorithm,
 /// keeping file order among ready nodes). Cycles and unknown inputs are errors.
 pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Result<Vec<usize>> {
-    let n = g.nodes.len();
+    let n = g.node_count();
     let mut indegree: Vec<usize> = Vec::new();
     indegree.try_reserve_exact(n)?;
     indegree.resize(n, 0);
@@ -166,8 +166,8 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
     edge_count.resize(n + 1, 0);
     // The producer of every node input, found once for both passes below.
     let mut producers: Vec<usize> = Vec::new();
-    producers.try_reserve_exact(g.nodes.iter().map(|n| n.inputs.len()).sum())?;
-    for (ci, node) in g.nodes.iter().enumerate() {
+    producers.try_reserve_exact(g.nodes().map(|n| n.inputs.len()).sum())?;
+    for (ci, node) in g.nodes().enumerate() {
         for name in node.inputs.iter().filter(|s| !s.is_empty()) {
             let id = names
                 .find(name)
@@ -202,7 +202,7 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
     fill.try_reserve_exact(n)?;
     fill.extend_from_slice(edge_count.get(..n).unwrap_or(&[]));
     let mut producer_of_input = producers.iter();
-    for (ci, node) in g.nodes.iter().enumerate() {
+    for (ci, node) in g.nodes().enumerate() {
         for _ in node.inputs.iter().filter(|s| !s.is_empty()) {
             let p = producer_of_input.next().copied().unwrap_or(usize::MAX);
             if let Some(slot) = fill.get_mut(p) {
@@ -240,7 +240,7 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
         let stuck = indegree
             .iter()
             .position(|d| *d > 0)
-            .and_then(|i| g.nodes.get(i))
+            .and_then(|i| g.node(i))
             .map_or("", |nd| nd.name);
         return Err(err(ErrorCode::GraphCycle, "").with_name(stuck));
     }

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::{lower_layout, lower_math, lower_nn, push, Ctx, In, ValueKind};
 use crate::compile::ConstData;
-use crate::decode::model::NodeDesc;
+use crate::decode::model::Node;
 use crate::error::{err, ErrorCode, Result};
 use crate::runtime::step::Loc;
 
@@ -50,7 +50,7 @@ impl Inputs {
 }
 
 /// The value id of output `i` (`None` when absent).
-pub(crate) fn output(cx: &Ctx<'_>, node: &NodeDesc<'_>, i: usize) -> Option<usize> {
+pub(crate) fn output(cx: &Ctx<'_>, node: &Node<'_, '_>, i: usize) -> Option<usize> {
     node.outputs
         .get(i)
         .filter(|s| !s.is_empty())
@@ -58,14 +58,14 @@ pub(crate) fn output(cx: &Ctx<'_>, node: &NodeDesc<'_>, i: usize) -> Option<usiz
 }
 
 /// The value id of output 0, which every supported operator has.
-pub(crate) fn output0(cx: &Ctx<'_>, node: &NodeDesc<'_>) -> Result<usize> {
+pub(crate) fn output0(cx: &Ctx<'_>, node: &Node<'_, '_>) -> Result<usize> {
     output(cx, node, 0).ok_or_else(|| err(ErrorCode::InvalidArgument, "node has no output"))
 }
 
 /// Fails if optional output `i` exists and is read by anything.
 pub(crate) fn reject_used_output(
     cx: &Ctx<'_>,
-    node: &NodeDesc<'_>,
+    node: &Node<'_, '_>,
     i: usize,
     what: &'static str,
 ) -> Result<()> {
@@ -78,7 +78,7 @@ pub(crate) fn reject_used_output(
 }
 
 /// Lowers one node: a step, an alias or a constant for each output.
-pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
+pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &Node<'_, '_>) -> Result<()> {
     if node.inputs.len() > MAX_NODE_INPUTS {
         return Err(err(
             ErrorCode::LimitExceeded,

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use super::attrs::Attrs;
 use super::lower::{output0, reject_used_output, Inputs};
 use super::{numel, tensor, to_vec, ConstData, Ctx, DType, F32Buf, In, ValueKind};
-use crate::decode::model::{data_type, NodeDesc};
+use crate::decode::model::{data_type, Node};
 use crate::error::{err, ErrorCode, Result};
 use crate::ops::{layout, MAX_RANK};
 use crate::runtime::step::{Dims, Kernel, SignedDims};
@@ -66,7 +66,7 @@ fn dims_from_i64(v: &[i64]) -> Result<Vec<usize>> {
 }
 
 /// Reshape (0 copies a dim unless allowzero, -1 is inferred).
-pub(crate) fn reshape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn reshape(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
@@ -118,7 +118,7 @@ pub(crate) fn reshape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
 }
 
 /// Flatten to 2-D at `axis`.
-pub(crate) fn flatten(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn flatten(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
     let axis = Attrs::new(node).int("axis", 1)?;
@@ -135,7 +135,7 @@ pub(crate) fn flatten(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
     cx.alias(out, x, shape)
 }
 
-fn axes_of(cx: &Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<Option<Vec<i64>>> {
+fn axes_of(cx: &Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<Option<Vec<i64>>> {
     if cx.opset < 13 {
         Ok(Attrs::new(node).ints("axes")?.map(to_vec).transpose()?)
     } else {
@@ -151,7 +151,7 @@ fn axes_of(cx: &Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<Option<Vec
 }
 
 /// Squeeze the given (or every size-1) axes.
-pub(crate) fn squeeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn squeeze(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
     let mut drop = [false; 64];
@@ -189,7 +189,7 @@ pub(crate) fn squeeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
 }
 
 /// Unsqueeze: insert size-1 axes.
-pub(crate) fn unsqueeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn unsqueeze(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
     let axes = axes_of(cx, node, ins)?
@@ -227,7 +227,7 @@ pub(crate) fn unsqueeze(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
 }
 
 /// Identity: a view.
-pub(crate) fn identity(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn identity(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let x = ins.get(0)?;
     let shape = to_vec(cx.shape(x)?)?;
     let out = output0(cx, node)?;
@@ -235,7 +235,7 @@ pub(crate) fn identity(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> R
 }
 
 /// Dropout at inference: a view (the mask output is not supported).
-pub(crate) fn dropout(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn dropout(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     reject_used_output(cx, node, 1, "Dropout mask output")?;
     if let Some(t) = ins.opt(2) {
         let training = match cx.konst(t)? {
@@ -254,7 +254,7 @@ pub(crate) fn dropout(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
 }
 
 /// Transpose: folded, a view when only size-1 axes move, or a step.
-pub(crate) fn transpose(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn transpose(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
     let rank = xs.len();
@@ -325,7 +325,7 @@ pub(crate) fn transpose(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> 
 }
 
 /// Concat along an axis.
-pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn concat(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let first = ins.get(0)?;
     let base = to_vec(cx.shape(first)?)?;
     let axis_attr = Attrs::new(node)
@@ -410,7 +410,7 @@ pub(crate) fn concat(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
 }
 
 /// Pad (constant mode).
-pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn pad(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let mode = a.string("mode")?.unwrap_or("constant");
     if mode != "constant" {
@@ -518,7 +518,7 @@ pub(crate) fn pad(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result
 }
 
 /// Gather with constant indices.
-pub(crate) fn gather(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn gather(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let x = ins.get(0)?;
     let idx = ins.get(1)?;
     let xs = to_vec(cx.shape(x)?)?;
@@ -575,7 +575,7 @@ pub(crate) fn gather(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
 }
 
 /// Slice with constant starts/ends/axes/steps.
-pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn slice(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let x = ins.get(0)?;
     let xs = to_vec(cx.shape(x)?)?;
@@ -698,7 +698,7 @@ pub(crate) fn slice(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
 }
 
 /// Shape: an int64 constant (start/end from opset 15).
-pub(crate) fn shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn shape(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let xs = to_vec(cx.shape(ins.get(0)?)?)?;
     let r = xs.len() as i64;
@@ -712,7 +712,7 @@ pub(crate) fn shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
 }
 
 /// Constant: value, value_float(s), value_int(s).
-pub(crate) fn constant(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
+pub(crate) fn constant(cx: &mut Ctx<'_>, node: &Node<'_, '_>) -> Result<()> {
     let a = Attrs::new(node);
     let out = output0(cx, node)?;
     if let Some(t) = a.tensor("value")? {
@@ -739,7 +739,7 @@ pub(crate) fn constant(cx: &mut Ctx<'_>, node: &NodeDesc<'_>) -> Result<()> {
 }
 
 /// ConstantOfShape: a filled constant.
-pub(crate) fn constant_of_shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn constant_of_shape(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let dims = dims_from_i64(needs_const(
         cx,
         ins.get(0)?,
@@ -770,7 +770,7 @@ pub(crate) fn constant_of_shape(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inp
 }
 
 /// Cast between float32 and the integer types (integers are held as int64).
-pub(crate) fn cast(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn cast(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let to = Attrs::new(node)
         .int_opt("to")?
         .ok_or_else(|| err(ErrorCode::InvalidAttribute, "to is required"))?;

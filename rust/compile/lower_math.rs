@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use super::attrs::Attrs;
 use super::lower::{output0, Inputs};
 use super::{numel, to_vec, ConstData, Ctx, In, ValueKind};
-use crate::decode::model::NodeDesc;
+use crate::decode::model::Node;
 use crate::error::{err, ErrorCode, Result};
 use crate::ops::activation::Activation;
 use crate::ops::binary::{self, BinaryOp, Broadcast};
@@ -35,7 +35,7 @@ fn scalar_const(cx: &Ctx<'_>, v: Option<In>, default: f32) -> Result<f32> {
 
 /// Relu, LeakyRelu, Sigmoid, Tanh, Clip: fused into the producing Conv/Dense/Gemm when it has
 /// no other reader, otherwise an element-wise step.
-pub(crate) fn activation(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn activation(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let act = match node.op_type {
         "Relu" => Activation::Relu,
@@ -90,7 +90,7 @@ pub(crate) fn activation(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) ->
 }
 
 /// Softmax / LogSoftmax: coerced-2D semantics before opset 13, single axis from 13.
-pub(crate) fn softmax(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn softmax(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let x = ins.get(0)?;
     let shape = to_vec(cx.shape(x)?)?;
@@ -122,7 +122,7 @@ pub(crate) fn softmax(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Re
 }
 
 /// MatMul with numpy semantics; a constant 2-D right operand becomes a dense layer.
-pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = ins.get(0)?;
     let b = ins.get(1)?;
     let a_shape = to_vec(cx.shape(a)?)?;
@@ -202,7 +202,7 @@ pub(crate) fn matmul(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
 }
 
 /// Gemm: y = alpha * op(A) * op(B) + beta * C.
-pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let at = Attrs::new(node);
     let a = ins.get(0)?;
     let b = ins.get(1)?;
@@ -295,7 +295,7 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
 
 /// Add/Sub/Mul/Div with numpy broadcasting; int64 constants are folded here, a constant
 /// bias added to a Dense output is fused into it.
-pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn binary(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let op = match node.op_type {
         "Add" | "Sum" => BinaryOp::Add,
         "Sub" => BinaryOp::Sub,
@@ -365,7 +365,7 @@ pub(crate) fn binary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Res
 
 fn try_fuse_bias(
     cx: &mut Ctx<'_>,
-    node: &NodeDesc<'_>,
+    node: &Node<'_, '_>,
     x: In,
     c: In,
     out_shape: &[usize],
@@ -411,7 +411,7 @@ fn try_fuse_bias(
 }
 
 /// Element-wise math functions.
-pub(crate) fn unary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn unary(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let op = match node.op_type {
         "Abs" => UnaryOp::Abs,
@@ -455,7 +455,7 @@ pub(crate) fn unary(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resu
 }
 
 /// ReduceSum/Mean/Max/Min/Prod/SumSquare/L1/L2/LogSum/LogSumExp over constant axes.
-pub(crate) fn reduce(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn reduce(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let op = match node.op_type {
         "ReduceSum" => ReduceOp::Sum,

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use super::attrs::Attrs;
 use super::lower::{output0, reject_used_output, Inputs};
 use super::{push, to_vec, ConstData, Ctx, In};
-use crate::decode::model::NodeDesc;
+use crate::decode::model::Node;
 use crate::error::{err, ErrorCode, Result};
 use crate::ops::activation::Activation;
 use crate::ops::conv::Conv2d;
@@ -173,7 +173,7 @@ fn out_shape(n: usize, c: usize, rank: usize, axes: &[Axis]) -> Result<Vec<usize
 }
 
 /// Conv: NCHW (or NCW) input, weights [M, C/group, kH, kW], optional bias [M].
-pub(crate) fn conv(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn conv(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     let x = ins.get(0)?;
     let w = ins.get(1)?;
@@ -266,7 +266,7 @@ pub(crate) fn conv(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Resul
 }
 
 /// MaxPool / AveragePool.
-pub(crate) fn pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, max: bool) -> Result<()> {
+pub(crate) fn pool(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs, max: bool) -> Result<()> {
     let a = Attrs::new(node);
     let x = ins.get(0)?;
     if max {
@@ -329,7 +329,7 @@ pub(crate) fn pool(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs, max: boo
 /// GlobalAveragePool / GlobalMaxPool over every spatial axis.
 pub(crate) fn global_pool(
     cx: &mut Ctx<'_>,
-    node: &NodeDesc<'_>,
+    node: &Node<'_, '_>,
     ins: &Inputs,
     max: bool,
 ) -> Result<()> {
@@ -378,7 +378,7 @@ fn const_vec(cx: &Ctx<'_>, v: In, len: usize) -> Result<Vec<f32>> {
 
 /// BatchNormalization (inference): folded into a preceding Conv when that Conv's output is
 /// read only here, otherwise a per-channel scale and shift.
-pub(crate) fn batch_norm(cx: &mut Ctx<'_>, node: &NodeDesc<'_>, ins: &Inputs) -> Result<()> {
+pub(crate) fn batch_norm(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Result<()> {
     let a = Attrs::new(node);
     if a.int("training_mode", 0)? != 0 {
         return Err(err(ErrorCode::UnsupportedAttribute, "training_mode"));

@@ -18,7 +18,7 @@ mod tensor;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::decode::model::{DimDesc, ModelDesc, NodeDesc};
+use crate::decode::model::{DimDesc, ModelDesc, Node};
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::runtime::step::{Kernel, Loc, Step};
 use crate::runtime::NodeInfo;
@@ -318,7 +318,7 @@ impl<'a> Ctx<'a> {
     /// Adds a step writing a new runtime buffer for value `out`.
     pub(crate) fn add_step(
         &mut self,
-        node: &NodeDesc<'_>,
+        node: &Node<'_, '_>,
         out: usize,
         shape: Vec<usize>,
         kernel: Kernel,
@@ -435,7 +435,7 @@ pub(crate) fn compile<'a>(
         .graph
         .as_ref()
         .ok_or_else(|| err(ErrorCode::EmptyGraph, "the model has no graph"))?;
-    if g.nodes.is_empty() {
+    if g.node_count() == 0 {
         return Err(err(ErrorCode::EmptyGraph, "the graph has no nodes"));
     }
     if g.outputs.is_empty() {
@@ -447,7 +447,7 @@ pub(crate) fn compile<'a>(
             "sparse initializers are not supported",
         ));
     }
-    for n in &g.nodes {
+    for n in g.nodes() {
         if !(n.domain.is_empty() || n.domain == "ai.onnx") {
             return Err(err(ErrorCode::UnsupportedDomain, "").with_name(n.domain));
         }
@@ -472,7 +472,7 @@ pub(crate) fn compile<'a>(
     let mut is_output = Vec::new();
     is_output.try_reserve_exact(count)?;
     is_output.resize(count, false);
-    for n in &g.nodes {
+    for n in g.nodes() {
         for name in n.inputs.iter().filter(|s| !s.is_empty()) {
             let id = names
                 .find(name)
@@ -565,10 +565,9 @@ pub(crate) fn compile<'a>(
 
     for &i in &order {
         let node = g
-            .nodes
-            .get(i)
+            .node(i)
             .ok_or_else(|| err(ErrorCode::InvalidArgument, "node index"))?;
-        lower::lower_node(&mut cx, node).map_err(|e: Error| {
+        lower::lower_node(&mut cx, &node).map_err(|e: Error| {
             e.with_name(if node.name.is_empty() {
                 node.op_type
             } else {

@@ -3,6 +3,9 @@
 //! Names and tensor bytes point into the model buffer (which may be in flash); only the lists
 //! of nodes, attributes and small repeated numbers are allocated, each element costing at
 //! least one byte of the input, so the memory used is bounded by a small multiple of the file.
+//! The per-node lists (input and output names, attributes, attribute numbers) live in pools
+//! owned by the graph, reserved exactly by a counting pass, so a node costs no allocation of
+//! its own; [`GraphDesc::node`] gives a borrowed view of one node.
 //! A singular message field that appears twice is merged, as protobuf requires.
 
 use alloc::vec::Vec;
@@ -190,23 +193,76 @@ pub struct AttributeDesc<'a> {
     pub t: Option<TensorBox<'a>>,
     /// True when a subgraph `g` is present.
     pub has_graph: bool,
-    /// `floats`.
-    pub floats: Vec<f32>,
-    /// `ints`.
-    pub ints: Vec<i64>,
+    /// `floats`: a span of the graph's float pool (read with [`Node::floats`]).
+    pub floats: Span,
+    /// `ints`: a span of the graph's int pool (read with [`Node::ints`]).
+    pub ints: Span,
     /// Number of `strings`, `tensors`, `graphs` (unsupported list kinds).
     pub other_lists: usize,
     /// `ref_attr_name` (only meaningful inside functions).
     pub ref_attr_name: &'a str,
 }
 
-/// A `NodeProto`.
+/// A contiguous run of one of a graph's pools (element indices `start..end`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// The span `start..end` (u32 keeps nodes and attributes small; a pool that long would
+    /// need a file of more than 4 GiB).
+    fn new(start: usize, end: usize) -> Result<Span> {
+        match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(start), Ok(end)) if start <= end => Ok(Span { start, end }),
+            _ => Err(err(ErrorCode::LimitExceeded, "too many elements")),
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// True when the span holds no element.
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+
+    /// The elements of `pool` the span covers (empty if out of range, which a decoded
+    /// graph never produces).
+    fn of<T>(self, pool: &[T]) -> &[T] {
+        pool.get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
+    }
+}
+
+/// A `NodeProto` as stored: its lists are spans of the graph's pools; read it through
+/// [`GraphDesc::node`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeDesc<'a> {
+    /// Span of [`GraphDesc`]'s input-name pool.
+    inputs: Span,
+    /// Span of the output-name pool.
+    outputs: Span,
+    /// Span of the attribute pool.
+    attributes: Span,
+    /// Node name.
+    pub name: &'a str,
+    /// Operator type, e.g. "Conv".
+    pub op_type: &'a str,
+    /// Operator domain ("" or "ai.onnx" is the default domain).
+    pub domain: &'a str,
+}
+
+/// A borrowed view of one node of a [`GraphDesc`] (cheap to copy).
+#[derive(Clone, Copy, Debug)]
+pub struct Node<'g, 'a> {
     /// Input tensor names ("" for an omitted optional input).
-    pub inputs: Vec<&'a str>,
+    pub inputs: &'g [&'a str],
     /// Output tensor names ("" for an omitted optional output).
-    pub outputs: Vec<&'a str>,
+    pub outputs: &'g [&'a str],
     /// Node name.
     pub name: &'a str,
     /// Operator type, e.g. "Conv".
@@ -214,7 +270,33 @@ pub struct NodeDesc<'a> {
     /// Operator domain ("" or "ai.onnx" is the default domain).
     pub domain: &'a str,
     /// Attributes.
-    pub attributes: Vec<AttributeDesc<'a>>,
+    pub attributes: &'g [AttributeDesc<'a>],
+    /// The graph's attribute int pool.
+    ints: &'g [i64],
+    /// The graph's attribute float pool.
+    floats: &'g [f32],
+}
+
+impl<'g, 'a> Node<'g, 'a> {
+    /// The `ints` of one of this node's attributes.
+    pub fn ints(&self, a: &AttributeDesc<'_>) -> &'g [i64] {
+        a.ints.of(self.ints)
+    }
+
+    /// The `floats` of one of this node's attributes.
+    pub fn floats(&self, a: &AttributeDesc<'_>) -> &'g [f32] {
+        a.floats.of(self.floats)
+    }
+}
+
+/// The lists every node of a graph shares, each node holding spans of them.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct NodePools<'a> {
+    inputs: Vec<&'a str>,
+    outputs: Vec<&'a str>,
+    attributes: Vec<AttributeDesc<'a>>,
+    ints: Vec<i64>,
+    floats: Vec<f32>,
 }
 
 /// A `GraphProto`.
@@ -223,7 +305,9 @@ pub struct GraphDesc<'a> {
     /// Graph name.
     pub name: &'a str,
     /// Nodes, in file order.
-    pub nodes: Vec<NodeDesc<'a>>,
+    nodes: Vec<NodeDesc<'a>>,
+    /// Node lists.
+    pools: NodePools<'a>,
     /// Initializers.
     pub initializers: Vec<TensorDesc<'a>>,
     /// Declared inputs (may include initializers in old IR versions).
@@ -232,6 +316,37 @@ pub struct GraphDesc<'a> {
     pub outputs: Vec<ValueInfoDesc<'a>>,
     /// Number of sparse initializers (unsupported).
     pub sparse_initializers: usize,
+}
+
+impl<'a> GraphDesc<'a> {
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The `i`-th node, in file order.
+    pub fn node(&self, i: usize) -> Option<Node<'_, 'a>> {
+        self.nodes.get(i).map(|n| self.view(n))
+    }
+
+    /// Every node, in file order.
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = Node<'_, 'a>> + '_ {
+        self.nodes.iter().map(|n| self.view(n))
+    }
+
+    fn view(&self, n: &NodeDesc<'a>) -> Node<'_, 'a> {
+        let p = &self.pools;
+        Node {
+            inputs: n.inputs.of(&p.inputs),
+            outputs: n.outputs.of(&p.outputs),
+            name: n.name,
+            op_type: n.op_type,
+            domain: n.domain,
+            attributes: n.attributes.of(&p.attributes),
+            ints: &p.ints,
+            floats: &p.floats,
+        }
+    }
 }
 
 /// An `OperatorSetIdProto`.
@@ -503,7 +618,15 @@ fn merge_value_info<'a>(v: &mut ValueInfoDesc<'a>, bytes: &'a [u8]) -> Result<()
     Ok(())
 }
 
-fn merge_attribute<'a>(a: &mut AttributeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+/// Merges a serialized `AttributeProto` into `a`, appending its lists to the pools (nothing
+/// else is appended to them meanwhile, so each list is one contiguous span).
+fn merge_attribute<'a>(
+    a: &mut AttributeDesc<'a>,
+    bytes: &'a [u8],
+    ints: &mut Vec<i64>,
+    floats: &mut Vec<f32>,
+) -> Result<()> {
+    let (ints_start, floats_start) = (ints.len(), floats.len());
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         let (field, wire) = r.key()?;
@@ -539,8 +662,8 @@ fn merge_attribute<'a>(a: &mut AttributeDesc<'a>, bytes: &'a [u8]) -> Result<()>
                 r.skip_field(field, wire)?;
                 a.has_graph = true;
             }
-            7 => repeated_f32(&mut r, wire, &mut a.floats)?,
-            8 => repeated_varint(&mut r, wire, &mut a.ints, as_i64)?,
+            7 => repeated_f32(&mut r, wire, floats)?,
+            8 => repeated_varint(&mut r, wire, ints, as_i64)?,
             9..=11 | 22 | 23 | 14 | 15 => {
                 r.skip_field(field, wire)?;
                 a.other_lists = a.other_lists.saturating_add(1);
@@ -556,25 +679,118 @@ fn merge_attribute<'a>(a: &mut AttributeDesc<'a>, bytes: &'a [u8]) -> Result<()>
             _ => r.skip_field(field, wire)?,
         }
     }
+    a.ints = Span::new(ints_start, ints.len())?;
+    a.floats = Span::new(floats_start, floats.len())?;
     Ok(())
 }
 
-fn merge_node<'a>(n: &mut NodeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
-    let [inputs, outputs, attributes] = count_fields(bytes, [1, 2, 5])?;
-    reserve(&mut n.inputs, inputs)?;
-    reserve(&mut n.outputs, outputs)?;
-    reserve(&mut n.attributes, attributes)?;
+/// What a graph message holds, counted before it is read so every list and pool is reserved
+/// exactly (no growth by doubling, no slack).
+#[derive(Default)]
+struct GraphCounts {
+    nodes: usize,
+    initializers: usize,
+    inputs: usize,
+    outputs: usize,
+    node_inputs: usize,
+    node_outputs: usize,
+    attributes: usize,
+    ints: usize,
+    floats: usize,
+}
+
+fn add(c: &mut usize, n: usize) {
+    *c = c.saturating_add(n);
+}
+
+/// Counts the ints and floats of a serialized `AttributeProto` (packed runs by their bytes).
+fn count_attribute(c: &mut GraphCounts, bytes: &[u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match (field, wire) {
+            (7, WireType::Len) => add(&mut c.floats, r.bytes()?.len() / 4),
+            (8, WireType::Len) => {
+                let b = r.bytes()?;
+                add(&mut c.ints, b.iter().filter(|&&b| b & 0x80 == 0).count());
+            }
+            (7, WireType::Fixed32) => {
+                add(&mut c.floats, 1);
+                r.skip_field(field, wire)?;
+            }
+            (8, WireType::Varint) => {
+                add(&mut c.ints, 1);
+                r.skip_field(field, wire)?;
+            }
+            _ => r.skip_field(field, wire)?,
+        }
+    }
+    Ok(())
+}
+
+/// Counts the lists of a serialized `NodeProto`.
+fn count_node(c: &mut GraphCounts, bytes: &[u8]) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        if wire != WireType::Len {
+            r.skip_field(field, wire)?;
+            continue;
+        }
+        let b = r.bytes()?;
+        match field {
+            1 => add(&mut c.node_inputs, 1),
+            2 => add(&mut c.node_outputs, 1),
+            5 => {
+                add(&mut c.attributes, 1);
+                count_attribute(c, b)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Counts the lists of a serialized `GraphProto`, nodes' lists included.
+fn count_graph(bytes: &[u8]) -> Result<GraphCounts> {
+    let mut c = GraphCounts::default();
+    let mut r = Reader::new(bytes);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        if wire != WireType::Len {
+            r.skip_field(field, wire)?;
+            continue;
+        }
+        let b = r.bytes()?;
+        match field {
+            1 => {
+                add(&mut c.nodes, 1);
+                count_node(&mut c, b)?;
+            }
+            5 => add(&mut c.initializers, 1),
+            11 => add(&mut c.inputs, 1),
+            12 => add(&mut c.outputs, 1),
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+/// Reads a serialized `NodeProto` into `n`, appending its lists to the pools (one node at a
+/// time, so each list is one contiguous span).
+fn merge_node<'a>(n: &mut NodeDesc<'a>, p: &mut NodePools<'a>, bytes: &'a [u8]) -> Result<()> {
+    let (inputs, outputs, attributes) = (p.inputs.len(), p.outputs.len(), p.attributes.len());
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         match field {
             1 => {
                 expect(wire, WireType::Len)?;
-                push(&mut n.inputs, utf8(r.bytes()?)?)?;
+                push(&mut p.inputs, utf8(r.bytes()?)?)?;
             }
             2 => {
                 expect(wire, WireType::Len)?;
-                push(&mut n.outputs, utf8(r.bytes()?)?)?;
+                push(&mut p.outputs, utf8(r.bytes()?)?)?;
             }
             3 => {
                 expect(wire, WireType::Len)?;
@@ -586,9 +802,12 @@ fn merge_node<'a>(n: &mut NodeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
             }
             5 => {
                 expect(wire, WireType::Len)?;
-                let mut a = AttributeDesc::default();
-                merge_attribute(&mut a, r.bytes()?)?;
-                push(&mut n.attributes, a)?;
+                let bytes = r.bytes()?;
+                // Built in place: an attribute is large, moving it costs a copy.
+                push(&mut p.attributes, AttributeDesc::default())?;
+                if let Some(a) = p.attributes.last_mut() {
+                    merge_attribute(a, bytes, &mut p.ints, &mut p.floats)?;
+                }
             }
             7 => {
                 expect(wire, WireType::Len)?;
@@ -597,23 +816,32 @@ fn merge_node<'a>(n: &mut NodeDesc<'a>, bytes: &'a [u8]) -> Result<()> {
             _ => r.skip_field(field, wire)?,
         }
     }
+    n.inputs = Span::new(inputs, p.inputs.len())?;
+    n.outputs = Span::new(outputs, p.outputs.len())?;
+    n.attributes = Span::new(attributes, p.attributes.len())?;
     Ok(())
 }
 
 fn merge_graph<'a>(g: &mut GraphDesc<'a>, bytes: &'a [u8]) -> Result<()> {
-    let [nodes, initializers, inputs, outputs] = count_fields(bytes, [1, 5, 11, 12])?;
-    reserve(&mut g.nodes, nodes)?;
-    reserve(&mut g.initializers, initializers)?;
-    reserve(&mut g.inputs, inputs)?;
-    reserve(&mut g.outputs, outputs)?;
+    let c = count_graph(bytes)?;
+    reserve(&mut g.nodes, c.nodes)?;
+    reserve(&mut g.initializers, c.initializers)?;
+    reserve(&mut g.inputs, c.inputs)?;
+    reserve(&mut g.outputs, c.outputs)?;
+    reserve(&mut g.pools.inputs, c.node_inputs)?;
+    reserve(&mut g.pools.outputs, c.node_outputs)?;
+    reserve(&mut g.pools.attributes, c.attributes)?;
+    reserve(&mut g.pools.ints, c.ints)?;
+    reserve(&mut g.pools.floats, c.floats)?;
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         match field {
             1 => {
                 expect(wire, WireType::Len)?;
+                let bytes = r.bytes()?;
                 let mut n = NodeDesc::default();
-                merge_node(&mut n, r.bytes()?)?;
+                merge_node(&mut n, &mut g.pools, bytes)?;
                 push(&mut g.nodes, n)?;
             }
             2 => {
@@ -622,22 +850,25 @@ fn merge_graph<'a>(g: &mut GraphDesc<'a>, bytes: &'a [u8]) -> Result<()> {
             }
             5 => {
                 expect(wire, WireType::Len)?;
-                let mut t = TensorDesc::default();
-                merge_tensor(&mut t, r.bytes()?)?;
-                push(&mut g.initializers, t)?;
+                let bytes = r.bytes()?;
+                // Built in place: a tensor is large, moving it costs a copy.
+                push(&mut g.initializers, TensorDesc::default())?;
+                if let Some(t) = g.initializers.last_mut() {
+                    merge_tensor(t, bytes)?;
+                }
             }
             11 | 12 => {
                 expect(wire, WireType::Len)?;
-                let mut v = ValueInfoDesc::default();
-                merge_value_info(&mut v, r.bytes()?)?;
-                push(
-                    if field == 11 {
-                        &mut g.inputs
-                    } else {
-                        &mut g.outputs
-                    },
-                    v,
-                )?;
+                let bytes = r.bytes()?;
+                let list = if field == 11 {
+                    &mut g.inputs
+                } else {
+                    &mut g.outputs
+                };
+                push(list, ValueInfoDesc::default())?;
+                if let Some(v) = list.last_mut() {
+                    merge_value_info(v, bytes)?;
+                }
             }
             15 => {
                 r.skip_field(field, wire)?;
@@ -734,8 +965,8 @@ mod tests {
             }]
         );
         let g = m.graph.unwrap();
-        assert_eq!(g.nodes.len(), 15);
-        assert_eq!(g.nodes[0].op_type, "Identity");
+        assert_eq!(g.node_count(), 15);
+        assert_eq!(g.node(0).unwrap().op_type, "Identity");
         assert_eq!(g.initializers.len(), 9);
         let w3 = g.initializers.iter().find(|t| t.name == "W3").unwrap();
         assert_eq!(w3.dims, [2, 1, 3, 3]);
@@ -755,9 +986,9 @@ mod tests {
             &dims[1..],
             &[DimDesc::Value(28), DimDesc::Value(28), DimDesc::Value(1)]
         );
-        let conv = g.nodes.iter().find(|n| n.name == "conv2d_5").unwrap();
+        let conv = g.nodes().find(|n| n.name == "conv2d_5").unwrap();
         let pads = conv.attributes.iter().find(|a| a.name == "pads").unwrap();
-        assert_eq!(pads.ints, [1, 1, 1, 1]);
+        assert_eq!(conv.ints(pads), [1, 1, 1, 1]);
         assert_eq!(pads.kind, attr_type::INTS);
     }
 
