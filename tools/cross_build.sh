@@ -79,7 +79,6 @@ gcc_flags() {
 
 rustflags_for() {
     case "$1" in
-        thumbv7em-none-eabihf) echo "-C target-cpu=cortex-m4" ;;
         thumbv7m-none-eabi) echo "-C target-cpu=cortex-m3" ;;
         *) echo "" ;;
     esac
