@@ -21,7 +21,17 @@ pub(crate) struct NameTable<'a> {
     producer: Vec<usize>,
     /// Value id + 1 per slot (0: empty); the length is a power of two above the name count.
     slots: Vec<u32>,
+    /// The value id of every node output ([`GraphDesc::node_outputs`] order; [`NO_ID`] for
+    /// an omitted one), so lowering does not look names up again.
+    output_ids: Vec<u32>,
 }
+
+/// The id of an omitted (empty) name in [`NameTable::output_id`] and [`InputIds`].
+pub(crate) const NO_ID: u32 = u32::MAX;
+
+/// The value id of every node input ([`GraphDesc::node_inputs`] order; [`NO_ID`] for an
+/// omitted one), resolved once by [`topological_order`].
+pub(crate) type InputIds = Vec<u32>;
 
 const INITIALIZER: usize = usize::MAX;
 const INPUT: usize = usize::MAX - 1;
@@ -68,10 +78,13 @@ impl<'a> NameTable<'a> {
         names.try_reserve_exact(total)?;
         let mut producer = Vec::new();
         producer.try_reserve_exact(total)?;
+        let mut output_ids = Vec::new();
+        output_ids.try_reserve_exact(g.node_outputs().len())?;
         let mut table = NameTable {
             names,
             producer,
             slots,
+            output_ids,
         };
         for t in &g.initializers {
             table.insert(t.name, INITIALIZER)?;
@@ -80,8 +93,13 @@ impl<'a> NameTable<'a> {
             table.insert(i.name, INPUT)?;
         }
         for (ni, n) in g.nodes().enumerate() {
-            for o in n.outputs.iter().filter(|o| !o.is_empty()) {
-                table.insert(o, ni)?;
+            for o in n.outputs {
+                let id = if o.is_empty() {
+                    NO_ID
+                } else {
+                    table.insert(o, ni)?
+                };
+                push(&mut table.output_ids, id)?;
             }
         }
         Ok(table)
@@ -106,8 +124,8 @@ impl<'a> NameTable<'a> {
         None
     }
 
-    /// Adds a name with its producer (a node index, [`INITIALIZER`] or [`INPUT`]).
-    fn insert(&mut self, name: &'a str, by: usize) -> Result<()> {
+    /// Adds a name with its producer (a node index, [`INITIALIZER`] or [`INPUT`]); its id.
+    fn insert(&mut self, name: &'a str, by: usize) -> Result<u32> {
         let slot = self
             .slot_of(name)
             .ok_or_else(|| err(ErrorCode::InvalidArgument, "name table full"))?;
@@ -116,9 +134,11 @@ impl<'a> NameTable<'a> {
             .get_mut(slot)
             .ok_or_else(|| err(ErrorCode::InvalidArgument, "name table full"))?;
         if *cell == 0 {
-            *cell = self.names.len() as u32 + 1;
+            let id = self.names.len() as u32;
+            *cell = id + 1;
             push(&mut self.names, name)?;
-            return push(&mut self.producer, by);
+            push(&mut self.producer, by)?;
+            return Ok(id);
         }
         let id = *cell as usize - 1;
         let prev = self
@@ -128,7 +148,7 @@ impl<'a> NameTable<'a> {
         // An input may repeat an initializer (old IR); anything else is produced twice.
         if *prev == INITIALIZER && by == INPUT {
             *prev = INITIALIZER_AND_INPUT;
-            return Ok(());
+            return Ok(id as u32);
         }
         Err(err(ErrorCode::DuplicateOutput, "").with_name(name))
     }
@@ -144,6 +164,15 @@ impl<'a> NameTable<'a> {
         (id as usize).checked_sub(1)
     }
 
+    /// The value id of node output `k` ([`GraphDesc::node_outputs`] order), `None` when
+    /// omitted.
+    pub(crate) fn output_id(&self, k: usize) -> Option<usize> {
+        self.output_ids
+            .get(k)
+            .filter(|&&id| id != NO_ID)
+            .map(|&id| id as usize)
+    }
+
     /// The node producing a value, if any.
     fn producer(&self, id: usize) -> Option<usize> {
         self.producer
@@ -154,8 +183,12 @@ impl<'a> NameTable<'a> {
 }
 
 /// Orders the nodes so every node comes after the producers of its inputs (Kahn's algorithm,
-/// keeping file order among ready nodes). Cycles and unknown inputs are errors.
-pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Result<Vec<usize>> {
+/// keeping file order among ready nodes), and resolves every node input to its value id.
+/// Cycles and unknown inputs are errors.
+pub(crate) fn topological_order(
+    g: &GraphDesc<'_>,
+    names: &NameTable<'_>,
+) -> Result<(Vec<usize>, InputIds)> {
     let n = g.node_count();
     let mut indegree: Vec<usize> = Vec::new();
     indegree.try_reserve_exact(n)?;
@@ -164,17 +197,20 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
     let mut edge_count: Vec<usize> = Vec::new();
     edge_count.try_reserve_exact(n + 1)?;
     edge_count.resize(n + 1, 0);
-    // The producer of every node input, found once for both passes below.
-    let mut producers: Vec<usize> = Vec::new();
-    producers.try_reserve_exact(g.nodes().map(|n| n.inputs.len()).sum())?;
+    // The value id of every node input, found once for the passes below and for lowering.
+    let mut ids: InputIds = Vec::new();
+    ids.try_reserve_exact(g.node_inputs().len())?;
     for (ci, node) in g.nodes().enumerate() {
-        for name in node.inputs.iter().filter(|s| !s.is_empty()) {
+        for name in node.inputs {
+            if name.is_empty() {
+                push(&mut ids, NO_ID)?;
+                continue;
+            }
             let id = names
                 .find(name)
                 .ok_or_else(|| err(ErrorCode::DanglingInput, "").with_name(name))?;
-            let producer = names.producer(id);
-            push(&mut producers, producer.unwrap_or(usize::MAX))?;
-            if let Some(p) = producer {
+            push(&mut ids, id as u32)?;
+            if let Some(p) = names.producer(id) {
                 if p == ci {
                     return Err(err(ErrorCode::GraphCycle, "node reads its own output")
                         .with_name(node.name));
@@ -201,11 +237,16 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
     let mut fill: Vec<usize> = Vec::new();
     fill.try_reserve_exact(n)?;
     fill.extend_from_slice(edge_count.get(..n).unwrap_or(&[]));
-    let mut producer_of_input = producers.iter();
+    let mut id_of_input = ids.iter();
     for (ci, node) in g.nodes().enumerate() {
-        for _ in node.inputs.iter().filter(|s| !s.is_empty()) {
-            let p = producer_of_input.next().copied().unwrap_or(usize::MAX);
-            if let Some(slot) = fill.get_mut(p) {
+        for _ in node.inputs {
+            let id = id_of_input.next().copied().unwrap_or(NO_ID);
+            let p = if id == NO_ID {
+                None
+            } else {
+                names.producer(id as usize)
+            };
+            if let Some(slot) = p.and_then(|p| fill.get_mut(p)) {
                 if let Some(e) = edges.get_mut(*slot) {
                     *e = ci;
                 }
@@ -213,7 +254,6 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
             }
         }
     }
-    drop(producers);
     // Ready queue in file order: a FIFO over `order` itself.
     let mut order: Vec<usize> = Vec::new();
     order.try_reserve_exact(n)?;
@@ -244,5 +284,5 @@ pub(crate) fn topological_order(g: &GraphDesc<'_>, names: &NameTable<'_>) -> Res
             .map_or("", |nd| nd.name);
         return Err(err(ErrorCode::GraphCycle, "").with_name(stuck));
     }
-    Ok(order)
+    Ok((order, ids))
 }

@@ -51,10 +51,10 @@ impl Inputs {
 
 /// The value id of output `i` (`None` when absent).
 pub(crate) fn output(cx: &Ctx<'_>, node: &Node<'_, '_>, i: usize) -> Option<usize> {
-    node.outputs
-        .get(i)
-        .filter(|s| !s.is_empty())
-        .and_then(|s| cx.names.find(s))
+    if i >= node.outputs.len() {
+        return None;
+    }
+    cx.names.output_id(node.output_index(i))
 }
 
 /// The value id of output 0, which every supported operator has.
@@ -101,13 +101,12 @@ pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &Node<'_, '_>) -> Result<()> {
         } else {
             ins.inline.get_mut(i)
         };
-        if name.is_empty() {
-            continue;
-        }
-        let id = cx
-            .names
-            .find(name)
-            .ok_or_else(|| err(ErrorCode::DanglingInput, "").with_name(name))?;
+        // Resolved by the topological sort (NO_ID: omitted).
+        let id = match cx.input_ids.get(node.input_index(i)) {
+            Some(&super::graph::NO_ID) => continue,
+            Some(&id) => id as usize,
+            None => return Err(err(ErrorCode::DanglingInput, "").with_name(name)),
+        };
         match cx.values.get(id).map(|v| v.kind) {
             Some(ValueKind::Pending) | None => {
                 return Err(err(ErrorCode::DanglingInput, "").with_name(name))

@@ -86,6 +86,8 @@ pub(crate) struct Compiled<'a> {
 pub(crate) struct Ctx<'a> {
     pub opset: i64,
     pub names: graph::NameTable<'a>,
+    /// Value id of every node input (see [`graph::topological_order`]).
+    pub input_ids: graph::InputIds,
     pub values: Vec<Value>,
     /// Number of node inputs and graph outputs reading each value.
     pub uses: Vec<usize>,
@@ -454,7 +456,7 @@ pub(crate) fn compile<'a>(
     }
 
     let names = graph::NameTable::build(g)?;
-    let order = graph::topological_order(g, &names)?;
+    let (order, input_ids) = graph::topological_order(g, &names)?;
     let count = names.len();
     let mut values = Vec::new();
     values.try_reserve_exact(count)?;
@@ -472,14 +474,9 @@ pub(crate) fn compile<'a>(
     let mut is_output = Vec::new();
     is_output.try_reserve_exact(count)?;
     is_output.resize(count, false);
-    for n in g.nodes() {
-        for name in n.inputs.iter().filter(|s| !s.is_empty()) {
-            let id = names
-                .find(name)
-                .ok_or_else(|| err(ErrorCode::DanglingInput, "").with_name(name))?;
-            if let Some(u) = uses.get_mut(id) {
-                *u += 1;
-            }
+    for &id in input_ids.iter().filter(|&&id| id != graph::NO_ID) {
+        if let Some(u) = uses.get_mut(id as usize) {
+            *u += 1;
         }
     }
     for o in &g.outputs {
@@ -497,6 +494,7 @@ pub(crate) fn compile<'a>(
     let mut cx = Ctx {
         opset,
         names,
+        input_ids,
         values,
         uses,
         is_output,
@@ -508,8 +506,11 @@ pub(crate) fn compile<'a>(
         fold_budget: file_len.saturating_add(FOLD_BUDGET_EXTRA),
     };
 
-    // Initializers become constants.
+    // Initializers become constants. Lists whose length is known are reserved exactly: each
+    // growth step is an allocation and a copy.
+    cx.consts.try_reserve(g.initializers.len())?;
     let mut initializer_ids = Vec::new();
+    initializer_ids.try_reserve_exact(g.initializers.len())?;
     for t in &g.initializers {
         let id = cx
             .names
@@ -581,6 +582,7 @@ pub(crate) fn compile<'a>(
     lower_nn::select_block_kernels(&mut cx)?;
 
     let mut outputs = Vec::new();
+    outputs.try_reserve_exact(g.outputs.len())?;
     for o in &g.outputs {
         let id = cx
             .names
@@ -607,12 +609,16 @@ pub(crate) fn compile<'a>(
         push(&mut outputs, (string_of(o.name)?, to_vec(&v.shape)?, loc))?;
     }
 
+    let still_float = |&(_, id, c): &(&str, usize, usize)| {
+        cx.values
+            .get(id)
+            .is_some_and(|v| v.kind == ValueKind::Const(c) && v.dtype == DType::F32)
+    };
     let mut initializers = Vec::new();
-    for (name, id, c) in initializer_ids {
-        if let Some(v) = cx.values.get(id) {
-            if v.kind == ValueKind::Const(c) && v.dtype == DType::F32 {
-                push(&mut initializers, (string_of(name)?, to_vec(&v.shape)?, c))?;
-            }
+    initializers.try_reserve_exact(initializer_ids.iter().filter(|e| still_float(e)).count())?;
+    for e in initializer_ids.iter().filter(|e| still_float(e)) {
+        if let Some(v) = cx.values.get(e.1) {
+            push(&mut initializers, (string_of(e.0)?, to_vec(&v.shape)?, e.2))?;
         }
     }
 

@@ -275,6 +275,10 @@ pub struct Node<'g, 'a> {
     ints: &'g [i64],
     /// The graph's attribute float pool.
     floats: &'g [f32],
+    /// Position of `inputs[0]` among all nodes' inputs (see [`GraphDesc::node_inputs`]).
+    input_base: usize,
+    /// Position of `outputs[0]` among all nodes' outputs.
+    output_base: usize,
 }
 
 impl<'g, 'a> Node<'g, 'a> {
@@ -286,6 +290,17 @@ impl<'g, 'a> Node<'g, 'a> {
     /// The `floats` of one of this node's attributes.
     pub fn floats(&self, a: &AttributeDesc<'_>) -> &'g [f32] {
         a.floats.of(self.floats)
+    }
+
+    /// Where input `i` is in [`GraphDesc::node_inputs`] (lets callers keep per-input data
+    /// for the whole graph in one array).
+    pub fn input_index(&self, i: usize) -> usize {
+        self.input_base.saturating_add(i)
+    }
+
+    /// Where output `i` is in [`GraphDesc::node_outputs`].
+    pub fn output_index(&self, i: usize) -> usize {
+        self.output_base.saturating_add(i)
     }
 }
 
@@ -329,6 +344,16 @@ impl<'a> GraphDesc<'a> {
         self.nodes.get(i).map(|n| self.view(n))
     }
 
+    /// The inputs of every node, node after node (in file order).
+    pub fn node_inputs(&self) -> &[&'a str] {
+        &self.pools.inputs
+    }
+
+    /// The outputs of every node, node after node (in file order).
+    pub fn node_outputs(&self) -> &[&'a str] {
+        &self.pools.outputs
+    }
+
     /// Every node, in file order.
     pub fn nodes(&self) -> impl ExactSizeIterator<Item = Node<'_, 'a>> + '_ {
         self.nodes.iter().map(|n| self.view(n))
@@ -345,6 +370,8 @@ impl<'a> GraphDesc<'a> {
             attributes: n.attributes.of(&p.attributes),
             ints: &p.ints,
             floats: &p.floats,
+            input_base: n.inputs.start as usize,
+            output_base: n.outputs.start as usize,
         }
     }
 }
