@@ -1,8 +1,10 @@
 //! Cortex-M kernel with the FPU's fused multiply-add (FPv4-SP and later: Cortex-M4F, M7,
 //! M33, M55; `cfg(rtonnx_vfma)`, set by `build.rs`) for the 3x3 block convolution of
 //! `conv.rs`: one block row of 2x2 output blocks for two output channels, either as sums
-//! or already max-pooled (the Conv + Relu + MaxPool 2x2 of `fused.rs`, driven by
-//! [`pooled_conv`]), and the row copy ([`copy_f32`]) that fills the ring of padded rows.
+//! or already max-pooled (the Conv + Relu + MaxPool 2x2 of `fused.rs`), the driver of the
+//! pooled case ([`pooled_conv`]: its whole block-row loop, ring refill included, is one
+//! routine, as the Rust loop's index arithmetic cost about as much as the kernels on
+//! mnist-sm's first layer), and the row copy ([`copy_f32`]) that fills the ring of padded rows.
 //!
 //! Why assembly: LLVM does not fuse `a * b + c` without fast-math, `f32::mul_add` is not in
 //! `core`, and stable Rust cannot name the M4's single-precision registers in inline assembly
@@ -1001,6 +1003,188 @@ extern "C" {
     fn rtonnx_copy_f32(dst: *mut f32, src: *const f32, n: usize);
 }
 
+/// Arguments of `rtonnx_pooled_conv3x3`, the whole block-row loop of [`pooled_conv`] for one
+/// batch item and group (offsets in bytes; the routine writes `row`'s pointers, kernels,
+/// output and biases before each call of `kernel`).
+#[repr(C)]
+struct PooledArgs {
+    /// +0: what `kernel` reads (`row_stride`, `icg`, `nbw`, `out1_offset` set by the caller).
+    row: RowArgs,
+    /// +52: the ring: four slots of `icg` padded rows of `pw` values, zeroed by the caller.
+    ring: *mut f32,
+    /// +56: bytes of one slot (`icg * pw * 4`).
+    slot_bytes: usize,
+    /// +60: input channel 0, row 0, of this batch item and group.
+    x: *const f32,
+    /// +64: bytes of one input plane.
+    in_plane_bytes: usize,
+    /// +68: bytes of one input row.
+    in_row_bytes: usize,
+    /// +72: values copied per padded row (at least 1).
+    ncopy: usize,
+    /// +76: bytes of left padding before them.
+    pl_bytes: usize,
+    /// +80: padding rows above the input.
+    pad_top: usize,
+    /// +84: input rows.
+    in_h: usize,
+    /// +88: block rows (at least 1).
+    nbh: usize,
+    /// +92: output channel pairs of the group (at least 1).
+    npairs: usize,
+    /// +96: the kernels of the group's first output channel.
+    w: *const f32,
+    /// +100: bytes of one output channel's kernels (`icg * 9 * 4`).
+    w_oc_bytes: usize,
+    /// +104: the biases of the group's first output channel, or null (zeros).
+    bias: *const f32,
+    /// +108: the output plane of the group's first output channel.
+    y: *mut f32,
+    /// +112: one of the 3x3 pooled routines above.
+    kernel: unsafe extern "C" fn(*const RowArgs) -> u32,
+}
+
+// `rtonnx_pooled_conv3x3(args)`: for each block row bh, refill the ring slots of the padded
+// input rows it adds (all four for bh = 0, then rows 2bh + 2 and 2bh + 3: input row
+// q - pad_top of every channel, or zeros above and below the input), point the four row
+// pointers at slots (2bh + r) & 3, and call `kernel` for every channel pair. Returns 1 as
+// soon as a call reports a NaN or infinite output, else 0. Registers: r4 args, r5 bh, r6 q,
+// r7 the end of the rows to refill, r8 ring row / kernels, r9 input row (or rows left to
+// zero) / biases, r10 channels left / output, r11 pairs left.
+core::arch::global_asm!(
+    ".fpu fpv4-sp-d16",
+    ".section .text.rtonnx_pooled_conv3x3,\"ax\",%progbits",
+    ".p2align 2",
+    ".global rtonnx_pooled_conv3x3",
+    ".hidden rtonnx_pooled_conv3x3",
+    ".type rtonnx_pooled_conv3x3,%function",
+    ".thumb",
+    ".thumb_func",
+    "rtonnx_pooled_conv3x3:",
+    // r3 only keeps the stack 8-byte aligned across the calls.
+    "push {{r3-r11, lr}}",
+    "mov r4, r0",
+    "movs r5, #0",
+    // Block row bh: refill padded rows r6 .. r7.
+    "1:",
+    "lsls r7, r5, #1",
+    "adds r7, r7, #4",
+    "subs r6, r7, #2",
+    "cmp r5, #0",
+    "it eq",
+    "moveq r6, #0",
+    "2:",
+    "and r0, r6, #3",
+    "ldr r1, [r4, #56]",
+    "ldr r2, [r4, #52]",
+    "mla r8, r0, r1, r2",
+    "ldr r0, [r4, #76]",
+    "add r8, r8, r0",
+    "ldr r10, [r4, #20]",
+    "ldr r0, [r4, #80]",
+    "subs r9, r6, r0",
+    "ldr r0, [r4, #84]",
+    "cmp r9, r0",
+    "bhs 4f",
+    "ldr r0, [r4, #68]",
+    "ldr r1, [r4, #60]",
+    "mla r9, r9, r0, r1",
+    // Copy the row of each input channel.
+    "3:",
+    "mov r0, r8",
+    "mov r1, r9",
+    "ldr r2, [r4, #72]",
+    "bl rtonnx_copy_f32",
+    "ldr r0, [r4, #16]",
+    "add r8, r8, r0",
+    "ldr r0, [r4, #64]",
+    "add r9, r9, r0",
+    "subs r10, r10, #1",
+    "bne 3b",
+    "b 6f",
+    // Outside the input: zeros, for each input channel.
+    "4:",
+    "movs r1, #0",
+    "5:",
+    "mov r0, r8",
+    "ldr r2, [r4, #72]",
+    "55:",
+    "str r1, [r0], #4",
+    "subs r2, r2, #1",
+    "bne 55b",
+    "ldr r0, [r4, #16]",
+    "add r8, r8, r0",
+    "subs r10, r10, #1",
+    "bne 5b",
+    "6:",
+    "adds r6, r6, #1",
+    "cmp r6, r7",
+    "blo 2b",
+    // The four row pointers: slots (2bh + r) & 3.
+    "ldr r1, [r4, #56]",
+    "ldr r2, [r4, #52]",
+    "lsls r6, r5, #1",
+    "and r0, r6, #3",
+    "mla r0, r0, r1, r2",
+    "str r0, [r4, #0]",
+    "adds r3, r6, #1",
+    "and r3, r3, #3",
+    "mla r3, r3, r1, r2",
+    "str r3, [r4, #4]",
+    "adds r3, r6, #2",
+    "and r3, r3, #3",
+    "mla r3, r3, r1, r2",
+    "str r3, [r4, #8]",
+    "adds r3, r6, #3",
+    "and r3, r3, #3",
+    "mla r3, r3, r1, r2",
+    "str r3, [r4, #12]",
+    // Channel pairs: kernels, biases, output row bh of both planes.
+    "ldr r8, [r4, #96]",
+    "ldr r9, [r4, #104]",
+    "ldr r10, [r4, #108]",
+    "ldr r0, [r4, #32]",
+    "mul r0, r0, r5",
+    "add r10, r10, r0, lsl #2",
+    "ldr r11, [r4, #92]",
+    "7:",
+    "ldr r0, [r4, #100]",
+    "str r8, [r4, #24]",
+    "add r1, r8, r0",
+    "str r1, [r4, #28]",
+    "add r8, r1, r0",
+    "str r10, [r4, #36]",
+    "movs r0, #0",
+    "movs r1, #0",
+    "cmp r9, #0",
+    "beq 8f",
+    "ldrd r0, r1, [r9], #8",
+    "8:",
+    "strd r0, r1, [r4, #40]",
+    "mov r0, r4",
+    "ldr r12, [r4, #112]",
+    "blx r12",
+    "cbnz r0, 9f",
+    "ldr r0, [r4, #48]",
+    "add r10, r10, r0, lsl #1",
+    "subs r11, r11, #1",
+    "bne 7b",
+    "adds r5, r5, #1",
+    "ldr r0, [r4, #88]",
+    "cmp r5, r0",
+    "blo 1b",
+    "movs r0, #0",
+    "pop {{r3-r11, pc}}",
+    "9:",
+    "movs r0, #1",
+    "pop {{r3-r11, pc}}",
+    ".size rtonnx_pooled_conv3x3, . - rtonnx_pooled_conv3x3",
+);
+
+extern "C" {
+    fn rtonnx_pooled_conv3x3(args: *mut PooledArgs) -> u32;
+}
+
 /// `d.copy_from_slice(&s[..d.len()])` with the routine above; does nothing when `s` is
 /// shorter than `d`.
 pub(crate) fn copy_f32(d: &mut [f32], s: &[f32]) {
@@ -1015,8 +1199,9 @@ pub(crate) fn copy_f32(d: &mut [f32], s: &[f32]) {
 /// The whole Conv + (Relu) + MaxPool 2x2 of `fused.rs` with the pooled routines, when every
 /// group has an even number of output channels: the padded input rows are refilled into
 /// `ring` block row by block row (as `conv::conv3x3_blocks` does), then each channel pair's
-/// block row is one call, its operands found by index arithmetic checked once up front (the
-/// generic driver's per-row slicing cost about as much as a row of the kernel on mnist-sm).
+/// block row is one call of a pooled routine. Every bound is checked here once; the loop
+/// itself is `rtonnx_pooled_conv3x3` (as Rust it cost 6,700 of mnist-sm's 49,600
+/// instructions per inference, in assembly 3,400 less).
 /// `y` is `[batch, m, nbh, nbw]`. Returns false when it does not apply or a pooled value came
 /// out NaN or infinite (the caller then runs the portable path, which recomputes everything).
 #[allow(clippy::too_many_arguments)]
@@ -1059,16 +1244,44 @@ pub(crate) fn pooled_conv(
     let Some(ring) = ring.get_mut(..4 * slot) else {
         return false;
     };
+    let kernel: unsafe extern "C" fn(*const RowArgs) -> u32 = match (mode, icg) {
+        (RowOutput::Max, 1) => rtonnx_conv3x3_max2_ic1,
+        (RowOutput::Max, _) => rtonnx_conv3x3_max2,
+        (_, 1) => rtonnx_conv3x3_relumax2_ic1,
+        _ => rtonnx_conv3x3_relumax2,
+    };
+    // The routine's loops run at least once each.
+    if ncopy == 0 || nbh == 0 || ocg == 0 {
+        return false;
+    }
     let w_oc = icg * 9;
-    let mut a = RowArgs {
-        rows: [core::ptr::null(); 4],
-        row_stride: pw * 4,
-        icg,
-        w: [core::ptr::null(); 2],
-        nbw,
-        out: core::ptr::null_mut(),
-        bias: [0.0; 2],
-        out1_offset: (plane * 4) as isize,
+    let mut a = PooledArgs {
+        row: RowArgs {
+            rows: [core::ptr::null(); 4],
+            row_stride: pw * 4,
+            icg,
+            w: [core::ptr::null(); 2],
+            nbw,
+            out: core::ptr::null_mut(),
+            bias: [0.0; 2],
+            out1_offset: (plane * 4) as isize,
+        },
+        ring: ring.as_mut_ptr(),
+        slot_bytes: slot * 4,
+        x: core::ptr::null(),
+        in_plane_bytes: in_plane * 4,
+        in_row_bytes: in_w * 4,
+        ncopy,
+        pl_bytes: pl * 4,
+        pad_top: p.pad_top,
+        in_h,
+        nbh,
+        npairs: ocg / 2,
+        w: core::ptr::null(),
+        w_oc_bytes: w_oc * 4,
+        bias: core::ptr::null(),
+        y: core::ptr::null_mut(),
+        kernel,
     };
     for n in 0..p.batch {
         for gi in 0..g {
@@ -1077,65 +1290,26 @@ pub(crate) fn pooled_conv(
                 return false;
             };
             ring.fill(0.0);
-            for bh in 0..nbh {
-                for q in (2 * bh + if bh == 0 { 0 } else { 2 })..2 * bh + 4 {
-                    let ir = q.wrapping_sub(p.pad_top);
-                    let from = ir.wrapping_mul(in_w);
-                    let Some(dst) = ring.get_mut((q & 3) * slot..((q & 3) + 1) * slot) else {
-                        return false;
-                    };
-                    // Index loops: `chunks_exact` + `zip` cost ~75 instructions per row here.
-                    for ic in 0..icg {
-                        let at = ic * pw + pl;
-                        let Some(d) = dst.get_mut(at..at + ncopy) else {
-                            return false;
-                        };
-                        // Wrapping: above the input `from` is meaningless and `ir < in_h`
-                        // fails; no overflow panic in builds with overflow checks.
-                        let src = (ic * in_plane).wrapping_add(from);
-                        match xg.get(src..src.wrapping_add(ncopy)) {
-                            Some(s) if ir < in_h => copy_f32(d, s),
-                            _ => d.fill(0.0),
-                        }
-                    }
-                }
-                let base = ring.as_ptr();
-                for (r, row) in a.rows.iter_mut().enumerate() {
-                    // In bounds: slot index < 4 and the ring holds 4 * slot values.
-                    *row = base.wrapping_add(((2 * bh + r) & 3) * slot);
-                }
-                for pair in 0..ocg / 2 {
-                    let oc = gi * ocg + 2 * pair;
-                    a.w = [
-                        w.as_ptr().wrapping_add(oc * w_oc),
-                        w.as_ptr().wrapping_add((oc + 1) * w_oc),
-                    ];
-                    // One range check for both biases (`bias` has m values, checked above).
-                    a.bias = match bias.and_then(|b| b.get(oc..oc + 2)) {
-                        Some(&[b0, b1]) => [b0, b1],
-                        _ => [0.0; 2],
-                    };
-                    a.out = y.as_mut_ptr().wrapping_add((n * m + oc) * plane + bh * nbw);
-                    // SAFETY: with the checks above (oc + 1 < m, n < batch, bh < nbh): the
-                    // routine reads for ic < icg, b < nbw, r < 4 the four values at
-                    // `rows[r] + ic * pw + 2 * b`, inside ring slot (2bh + r) & 3 (each slot
-                    // holds icg * pw values and 2 * nbw + 2 <= pw); 9 * icg values of each
-                    // channel's kernels, inside w ((oc + 2) * icg * 9 <= m * icg * 9 <= w.len()); and
-                    // writes `nbw` values at `out` and at `out + plane`, rows bh of planes
-                    // n * m + oc and + 1, inside y (batch * m * plane <= y.len()). AAPCS as
-                    // for `block_row2`.
-                    let nan = unsafe {
-                        match (mode, icg) {
-                            (RowOutput::Max, 1) => rtonnx_conv3x3_max2_ic1(&a),
-                            (RowOutput::Max, _) => rtonnx_conv3x3_max2(&a),
-                            (_, 1) => rtonnx_conv3x3_relumax2_ic1(&a),
-                            _ => rtonnx_conv3x3_relumax2(&a),
-                        }
-                    };
-                    if nan != 0 {
-                        return false;
-                    }
-                }
+            let oc = gi * ocg;
+            a.ring = ring.as_mut_ptr();
+            a.x = xg.as_ptr();
+            a.w = w.as_ptr().wrapping_add(oc * w_oc);
+            a.bias = bias.map_or(core::ptr::null(), |b| b.as_ptr().wrapping_add(oc));
+            a.y = y.as_mut_ptr().wrapping_add((n * m + oc) * plane);
+            // SAFETY: with the checks above (in lengths: m * icg * 9 <= w.len(), m biases,
+            // batch * m * plane <= y.len(), 4 * slot ring values, xg = icg input planes; at
+            // least one row value, block row and channel pair). For each block row bh < nbh
+            // the routine writes, for padded rows q it refills and channels ic < icg, the
+            // `ncopy` values at ring slot (q & 3), offset ic * pw + pl: inside the ring, as
+            // pl + ncopy <= pw and q & 3 < 4; it reads them from xg's row q - pad_top of
+            // channel ic only when that row is < in_h, and ncopy <= in_w: inside xg. It then
+            // calls `kernel` per channel pair k < ocg / 2 with rows in the ring slots, the
+            // kernels of channels oc + 2k and + 1 (inside w, as oc + ocg <= m), biases
+            // oc + 2k and + 1 (inside `bias`) and output row bh of those channels' planes
+            // (inside y), which `kernel` reads and writes as `pooled_row2` explains. The
+            // routine follows the AAPCS (saves r4-r11; the kernels save s16-s31).
+            if unsafe { rtonnx_pooled_conv3x3(&mut a) } != 0 {
+                return false;
             }
         }
     }
