@@ -21,7 +21,7 @@ fn read_tensor(path: &Path) -> Result<Vec<f32>, String> {
     if t.data_type != data_type::FLOAT {
         return Err("non-float32 tensor".into());
     }
-    let n: usize = t.dims.iter().map(|&d| d as usize).product();
+    let n: usize = t.dims.iter().map(|d| d as usize).product();
     let v: Vec<f32> = if let Some(raw) = t.raw_data {
         raw.chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))

@@ -21,7 +21,7 @@ fn tensor_mine(t: &TensorDesc<'_>, s: &mut String) {
         s,
         "T[{} {:?} {} raw={:?} f={:?} i32={:?} i64={:?} loc={}]",
         t.name,
-        t.dims,
+        t.dims.iter().collect::<Vec<_>>(),
         t.data_type,
         t.raw_data,
         floats_of(&t.float_data),

@@ -99,7 +99,7 @@ fn float_data(fd: &FloatData<'_>) -> Vec<u32> {
 fn tensor_mine(t: &TensorDesc<'_>) -> Tensor {
     Tensor {
         name: t.name.to_string(),
-        dims: t.dims.clone(),
+        dims: t.dims.iter().collect(),
         data_type: t.data_type,
         raw_data: t.raw_data.map(<[u8]>::to_vec),
         floats: float_data(&t.float_data),

@@ -90,7 +90,7 @@ fn size_error() -> crate::Error {
 pub(crate) fn dims(t: &TensorDesc<'_>) -> Result<Vec<usize>> {
     let mut shape = Vec::new();
     shape.try_reserve_exact(t.dims.len())?;
-    for &d in &t.dims {
+    for d in t.dims.iter() {
         let d = usize::try_from(d).map_err(|_| {
             err(ErrorCode::InvalidDimension, "negative dimension").with_name(t.name)
         })?;

@@ -94,13 +94,121 @@ impl FloatData<'_> {
     }
 }
 
+/// The `dims` of a tensor. ONNX writes them unpacked (one field per dimension), so they are
+/// not one slice of the file; instead of collecting them, a tensor read from one message
+/// keeps that message and reads the dims from it again when asked (skipping the other
+/// fields is cheap: their lengths are in the keys).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dims<'a> {
+    /// In the tensor message `msg` (already checked), `len` of them.
+    InPlace {
+        /// The serialized `TensorProto`.
+        msg: &'a [u8],
+        /// Number of dims in it.
+        len: usize,
+    },
+    /// Collected, for a tensor merged from several messages.
+    Values(Vec<i64>),
+}
+
+impl Default for Dims<'_> {
+    fn default() -> Self {
+        Dims::InPlace { msg: &[], len: 0 }
+    }
+}
+
+impl<'a> Dims<'a> {
+    /// Number of dimensions.
+    pub fn len(&self) -> usize {
+        match self {
+            Dims::InPlace { len, .. } => *len,
+            Dims::Values(v) => v.len(),
+        }
+    }
+
+    /// True for a scalar (no dimension).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The dimensions in order.
+    pub fn iter(&self) -> DimsIter<'_> {
+        match self {
+            Dims::InPlace { msg, len } => DimsIter::InPlace {
+                outer: Reader::new(msg),
+                packed: Reader::new(&[]),
+                left: *len,
+            },
+            Dims::Values(v) => DimsIter::Values(v.iter()),
+        }
+    }
+}
+
+/// Iterator over [`Dims`].
+#[derive(Clone, Debug)]
+pub enum DimsIter<'d> {
+    /// Reading a tensor message.
+    InPlace {
+        /// The message's fields.
+        outer: Reader<'d>,
+        /// The rest of a packed run of dims.
+        packed: Reader<'d>,
+        /// Dims not yet returned (bounds the walk).
+        left: usize,
+    },
+    /// Collected values.
+    Values(core::slice::Iter<'d, i64>),
+}
+
+impl Iterator for DimsIter<'_> {
+    type Item = i64;
+
+    fn next(&mut self) -> Option<i64> {
+        match self {
+            DimsIter::Values(it) => it.next().copied(),
+            DimsIter::InPlace {
+                outer,
+                packed,
+                left,
+            } => {
+                *left = left.checked_sub(1)?;
+                if !packed.is_empty() {
+                    return packed.varint().ok().map(as_i64);
+                }
+                // The message was checked when decoded: a read error only ends the walk.
+                while !outer.is_empty() {
+                    let (field, wire) = outer.key().ok()?;
+                    match (field, wire) {
+                        (1, WireType::Varint) => return outer.varint().ok().map(as_i64),
+                        (1, WireType::Len) => {
+                            *packed = Reader::new(outer.bytes().ok()?);
+                            if !packed.is_empty() {
+                                return packed.varint().ok().map(as_i64);
+                            }
+                        }
+                        _ => outer.skip_field(field, wire).ok()?,
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            DimsIter::Values(it) => it.size_hint(),
+            DimsIter::InPlace { left, .. } => (0, Some(*left)),
+        }
+    }
+}
+
 /// A `TensorProto` (initializer or attribute tensor).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TensorDesc<'a> {
     /// Tensor name.
     pub name: &'a str,
     /// Dimensions as stored (may be negative in a hostile file).
-    pub dims: Vec<i64>,
+    pub dims: Dims<'a>,
     /// `TensorProto.DataType`.
     pub data_type: i32,
     /// `raw_data` bytes, when present.
@@ -510,13 +618,31 @@ fn merge_float_data<'a>(fd: &mut FloatData<'a>, r: &mut Reader<'a>, wire: WireTy
     Ok(())
 }
 
+/// Checks one `dims` field (a dim, or a packed run of them); how many it holds.
+fn check_dims(r: &mut Reader<'_>, wire: WireType) -> Result<usize> {
+    match wire {
+        WireType::Varint => r.varint().map(|_| 1),
+        WireType::Len => {
+            let mut inner = Reader::new(r.bytes()?);
+            let mut n = 0usize;
+            while !inner.is_empty() {
+                inner.varint()?;
+                n += 1;
+            }
+            Ok(n)
+        }
+        _ => Err(err(ErrorCode::Malformed, "field has the wrong wire type")),
+    }
+}
+
 /// Merges a serialized `TensorProto` into `t`.
 pub fn merge_tensor<'a>(t: &mut TensorDesc<'a>, bytes: &'a [u8]) -> Result<()> {
+    let mut dims = 0usize;
     let mut r = Reader::new(bytes);
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         match field {
-            1 => repeated_varint(&mut r, wire, &mut t.dims, as_i64)?,
+            1 => dims = dims.saturating_add(check_dims(&mut r, wire)?),
             2 => {
                 expect(wire, WireType::Varint)?;
                 t.data_type = as_i32(r.varint()?);
@@ -544,6 +670,28 @@ pub fn merge_tensor<'a>(t: &mut TensorDesc<'a>, bytes: &'a [u8]) -> Result<()> {
             _ => r.skip_field(field, wire)?,
         }
     }
+    if dims == 0 {
+        return Ok(());
+    }
+    if t.dims.is_empty() {
+        t.dims = Dims::InPlace {
+            msg: bytes,
+            len: dims,
+        };
+        return Ok(());
+    }
+    // A second message with dims (a tensor field merged twice): the dims are appended.
+    let mut all = Vec::new();
+    all.try_reserve_exact(t.dims.len().saturating_add(dims))?;
+    all.extend(t.dims.iter());
+    all.extend(
+        Dims::InPlace {
+            msg: bytes,
+            len: dims,
+        }
+        .iter(),
+    );
+    t.dims = Dims::Values(all);
     Ok(())
 }
 
@@ -996,7 +1144,7 @@ mod tests {
         assert_eq!(g.node(0).unwrap().op_type, "Identity");
         assert_eq!(g.initializers.len(), 9);
         let w3 = g.initializers.iter().find(|t| t.name == "W3").unwrap();
-        assert_eq!(w3.dims, [2, 1, 3, 3]);
+        assert_eq!(w3.dims.iter().collect::<Vec<_>>(), [2, 1, 3, 3]);
         assert_eq!(w3.data_type, data_type::FLOAT);
         assert_eq!(w3.float_data.len(), 18);
         let shape = g
@@ -1030,6 +1178,24 @@ mod tests {
         }
         // Cutting exactly between top-level fields yields a valid (smaller) message.
         assert!(ok < bytes.len() / 10, "{ok} truncations decoded");
+    }
+
+    #[test]
+    fn dims_unpacked_packed_and_merged() {
+        // TensorProto { dims: 2, data_type: 1, dims: packed [3, 300] }
+        let t = [0x08, 0x02, 0x10, 0x01, 0x0a, 0x03, 0x03, 0xac, 0x02];
+        let mut d = TensorDesc::default();
+        merge_tensor(&mut d, &t).unwrap();
+        assert!(matches!(d.dims, Dims::InPlace { len: 3, .. }));
+        assert_eq!(d.dims.iter().collect::<std::vec::Vec<_>>(), [2, 3, 300]);
+        // Merging a second message appends its dims.
+        merge_tensor(&mut d, &t).unwrap();
+        assert_eq!(
+            d.dims.iter().collect::<std::vec::Vec<_>>(),
+            [2, 3, 300, 2, 3, 300]
+        );
+        // A truncated packed run is refused when decoded.
+        assert!(merge_tensor(&mut TensorDesc::default(), &[0x0a, 0x01, 0x80]).is_err());
     }
 
     #[test]
