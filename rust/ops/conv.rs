@@ -476,6 +476,31 @@ pub(crate) trait BlockSink {
     fn pooled(&mut self) -> Option<(super::conv_arm::RowOutput, &mut [f32])> {
         None
     }
+    /// On Cortex-M targets with VFMA: when the sink stores each block at its four output
+    /// positions, where, so that the assembly kernel stores `sum + bias` of the blocks inside
+    /// the output itself (the sink's activation then runs over the values written); blocks
+    /// overhanging an odd output still go through [`BlockSink::put`].
+    #[cfg(rtonnx_vfma)]
+    fn direct(&mut self) -> Option<DirectOut<'_>> {
+        None
+    }
+}
+
+/// The output of a plain convolution as [`BlockSink::direct`] gives it.
+#[cfg(rtonnx_vfma)]
+pub(crate) struct DirectOut<'y> {
+    /// `[batch, m, out_h, out_w]`.
+    pub y: &'y mut [f32],
+    /// Output channels.
+    pub m: usize,
+    /// Output rows.
+    pub out_h: usize,
+    /// Output row length.
+    pub out_w: usize,
+    /// Output plane length.
+    pub plane: usize,
+    /// Applied to the stored values.
+    pub act: Activation,
 }
 
 /// Adds the nine taps of one input channel to `OB` blocks: `acc[o] += conv(p, w[o])`. With
@@ -642,14 +667,37 @@ fn pair_row_vfma<S: BlockSink>(
     (n, oc, bh): (usize, usize, usize),
     sink: &mut S,
 ) -> bool {
-    use super::conv_arm::{block_row2, channel, pooled_row2, CHUNK};
+    use super::conv_arm::{block_row2, channel, pooled_row2, store_row2, CHUNK};
     let a0 = sink.row(n, oc, bh);
     let a1 = sink.row(n, oc + 1, bh);
     if let Some((mode, y)) = sink.pooled() {
         return pooled_row2(rows, pw, icg, w2, nbw, mode, [a0, a1], y);
     }
-    let mut out = [[0.0f32; 8]; CHUNK];
     let mut b0 = 0;
+    if let Some(d) = sink.direct() {
+        // Blocks inside the output: both rows 2bh, 2bh + 1 and both columns exist.
+        let full = if 2 * bh + 1 < d.out_h {
+            (d.out_w / 2).min(nbw)
+        } else {
+            0
+        };
+        if full > 0 {
+            let at0 = (n * d.m + oc) * d.plane + 2 * bh * d.out_w;
+            let at = [(at0, a0.1), (at0 + d.plane, a1.1)];
+            if !store_row2(rows, pw, icg, w2, full, at, d.out_w, d.y) {
+                return false;
+            }
+            for (start, _) in at {
+                for r in [start, start + d.out_w] {
+                    if let Some(v) = d.y.get_mut(r..r + 2 * full) {
+                        d.act.apply_in_place(v);
+                    }
+                }
+            }
+            b0 = full;
+        }
+    }
+    let mut out = [[0.0f32; 8]; CHUNK];
     while b0 < nbw {
         let n = (nbw - b0).min(out.len());
         let Some(out) = out.get_mut(..n) else {
@@ -798,6 +846,18 @@ impl BlockSink for StoreSink<'_> {
     fn row(&self, n: usize, oc: usize, bh: usize) -> (usize, f32) {
         let b = self.bias.and_then(|b| b.get(oc)).copied().unwrap_or(0.0);
         (((n * self.m + oc) * self.nbh + bh) * self.nbw, b)
+    }
+
+    #[cfg(rtonnx_vfma)]
+    fn direct(&mut self) -> Option<DirectOut<'_>> {
+        Some(DirectOut {
+            y: &mut *self.y,
+            m: self.m,
+            out_h: self.out_h,
+            out_w: self.out_w,
+            plane: self.out_h * self.out_w,
+            act: self.act,
+        })
     }
 
     // Out of line: the activation match inlined at every call site cost ~20 KB of code.

@@ -1,10 +1,11 @@
 //! Cortex-M kernel with the FPU's fused multiply-add (FPv4-SP and later: Cortex-M4F, M7,
 //! M33, M55; `cfg(rtonnx_vfma)`, set by `build.rs`) for the 3x3 block convolution of
-//! `conv.rs`: one block row of 2x2 output blocks for two output channels, either as sums
-//! or already max-pooled (the Conv + Relu + MaxPool 2x2 of `fused.rs`), the driver of the
-//! pooled case ([`pooled_conv`]: its whole block-row loop, ring refill included, is one
-//! routine, as the Rust loop's index arithmetic cost about as much as the kernels on
-//! mnist-sm's first layer), and the row copy ([`copy_f32`]) that fills the ring of padded rows.
+//! `conv.rs`: one block row of 2x2 output blocks for two output channels, either as sums,
+//! stored with their bias straight into the output (plain convolutions, [`store_row2`]), or
+//! already max-pooled (the Conv + Relu + MaxPool 2x2 of `fused.rs`); the driver of the pooled
+//! case ([`pooled_conv`]: its whole block-row loop, ring refill included, is one routine, as
+//! the Rust loop's index arithmetic cost about as much as the kernels on mnist-sm's first
+//! layer); and the row copy ([`copy_f32`]) that fills the ring of padded rows.
 //!
 //! Why assembly: LLVM does not fuse `a * b + c` without fast-math, `f32::mul_add` is not in
 //! `core`, and stable Rust cannot name the M4's single-precision registers in inline assembly
@@ -45,8 +46,10 @@ struct RowArgs {
     out: *mut f32,
     /// +40, +44: the channels' biases (pooled modes).
     bias: [f32; 2],
-    /// +48: pooled modes: bytes from channel 0's output to channel 1's.
+    /// +48: pooled and store modes: bytes from channel 0's output to channel 1's.
     out1_offset: isize,
+    /// +52: store modes: bytes from one output row to the next.
+    out_row_bytes: usize,
 }
 
 // Six routines: one per [`RowOutput`] (no per-block mode test), each also for a single input
@@ -605,6 +608,287 @@ core::arch::global_asm!(
     "add sp, sp, #4",
     "pop {{r4-r11, pc}}",
     ".size rtonnx_conv3x3_sums2, . - rtonnx_conv3x3_sums2",
+    // One input channel: sums + bias stored straight into two output rows of both channels.
+    ".section .text.rtonnx_conv3x3_store2_ic1,\"ax\",%progbits",
+    ".p2align 2",
+    ".global rtonnx_conv3x3_store2_ic1",
+    ".hidden rtonnx_conv3x3_store2_ic1",
+    ".type rtonnx_conv3x3_store2_ic1,%function",
+    ".thumb",
+    ".thumb_func",
+    "rtonnx_conv3x3_store2_ic1:",
+    "push {{r0, r4-r11, lr}}",
+    "vpush {{s16-s31}}",
+    "ldm r0, {{r1-r4}}",
+    "ldr r7, [r0, #24]",
+    "ldr r8, [r0, #28]",
+    "ldr r9, [r0, #32]",
+    "ldr r10, [r0, #36]",
+    "vldmia r7, {{s12-s20}}",
+    "vldmia r8, {{s21-s29}}",
+    "movs r12, #0",
+    "vmov s31, r12",
+    "1:",
+    "vldmia r1, {{s8-s11}}",
+    "adds r1, r1, #8",
+    "vmul.f32 s0, s12, s8",
+    "vmul.f32 s1, s12, s9",
+    "vmul.f32 s4, s21, s8",
+    "vmul.f32 s5, s21, s9",
+    "vfma.f32 s0, s13, s9",
+    "vfma.f32 s1, s13, s10",
+    "vfma.f32 s4, s22, s9",
+    "vfma.f32 s5, s22, s10",
+    "vfma.f32 s0, s14, s10",
+    "vfma.f32 s1, s14, s11",
+    "vfma.f32 s4, s23, s10",
+    "vfma.f32 s5, s23, s11",
+    "vldmia r2, {{s8-s11}}",
+    "adds r2, r2, #8",
+    "vfma.f32 s0, s15, s8",
+    "vfma.f32 s1, s15, s9",
+    "vfma.f32 s4, s24, s8",
+    "vfma.f32 s5, s24, s9",
+    "vfma.f32 s0, s16, s9",
+    "vfma.f32 s1, s16, s10",
+    "vfma.f32 s4, s25, s9",
+    "vfma.f32 s5, s25, s10",
+    "vfma.f32 s0, s17, s10",
+    "vfma.f32 s1, s17, s11",
+    "vfma.f32 s4, s26, s10",
+    "vfma.f32 s5, s26, s11",
+    "vmul.f32 s2, s12, s8",
+    "vmul.f32 s3, s12, s9",
+    "vmul.f32 s6, s21, s8",
+    "vmul.f32 s7, s21, s9",
+    "vfma.f32 s2, s13, s9",
+    "vfma.f32 s3, s13, s10",
+    "vfma.f32 s6, s22, s9",
+    "vfma.f32 s7, s22, s10",
+    "vfma.f32 s2, s14, s10",
+    "vfma.f32 s3, s14, s11",
+    "vfma.f32 s6, s23, s10",
+    "vfma.f32 s7, s23, s11",
+    "vldmia r3, {{s8-s11}}",
+    "adds r3, r3, #8",
+    "vfma.f32 s0, s18, s8",
+    "vfma.f32 s1, s18, s9",
+    "vfma.f32 s4, s27, s8",
+    "vfma.f32 s5, s27, s9",
+    "vfma.f32 s0, s19, s9",
+    "vfma.f32 s1, s19, s10",
+    "vfma.f32 s4, s28, s9",
+    "vfma.f32 s5, s28, s10",
+    "vfma.f32 s0, s20, s10",
+    "vfma.f32 s1, s20, s11",
+    "vfma.f32 s4, s29, s10",
+    "vfma.f32 s5, s29, s11",
+    "vfma.f32 s2, s15, s8",
+    "vfma.f32 s3, s15, s9",
+    "vfma.f32 s6, s24, s8",
+    "vfma.f32 s7, s24, s9",
+    "vfma.f32 s2, s16, s9",
+    "vfma.f32 s3, s16, s10",
+    "vfma.f32 s6, s25, s9",
+    "vfma.f32 s7, s25, s10",
+    "vfma.f32 s2, s17, s10",
+    "vfma.f32 s3, s17, s11",
+    "vfma.f32 s6, s26, s10",
+    "vfma.f32 s7, s26, s11",
+    "vldmia r4, {{s8-s11}}",
+    "adds r4, r4, #8",
+    "vfma.f32 s2, s18, s8",
+    "vfma.f32 s3, s18, s9",
+    "vfma.f32 s6, s27, s8",
+    "vfma.f32 s7, s27, s9",
+    "vfma.f32 s2, s19, s9",
+    "vfma.f32 s3, s19, s10",
+    "vfma.f32 s6, s28, s9",
+    "vfma.f32 s7, s28, s10",
+    "vfma.f32 s2, s20, s10",
+    "vfma.f32 s3, s20, s11",
+    "vfma.f32 s6, s29, s10",
+    "vfma.f32 s7, s29, s11",
+    // act-free store: sum + bias at the block's four positions of both channels.
+    "ldr r11, [sp, #64]",
+    "vldr s8, [r11, #40]",
+    "vldr s9, [r11, #44]",
+    "vadd.f32 s0, s0, s8",
+    "vadd.f32 s1, s1, s8",
+    "vadd.f32 s2, s2, s8",
+    "vadd.f32 s3, s3, s8",
+    "vadd.f32 s4, s4, s9",
+    "vadd.f32 s5, s5, s9",
+    "vadd.f32 s6, s6, s9",
+    "vadd.f32 s7, s7, s9",
+    "ldr r12, [r11, #52]",
+    "ldr r11, [r11, #48]",
+    "vstmia r10, {{s0-s1}}",
+    "add r12, r12, r10",
+    "vstmia r12, {{s2-s3}}",
+    "add r12, r12, r11",
+    "vstmia r12, {{s6-s7}}",
+    "add r11, r11, r10",
+    "vstmia r11, {{s4-s5}}",
+    "adds r10, r10, #8",
+    "subs r9, r9, #1",
+    "bne 1b",
+    "movs r0, #0",
+    "vpop {{s16-s31}}",
+    "add sp, sp, #4",
+    "pop {{r4-r11, pc}}",
+    ".size rtonnx_conv3x3_store2_ic1, . - rtonnx_conv3x3_store2_ic1",
+    // Several input channels: sums + bias stored straight into two output rows of both channels.
+    ".section .text.rtonnx_conv3x3_store2,\"ax\",%progbits",
+    ".p2align 2",
+    ".global rtonnx_conv3x3_store2",
+    ".hidden rtonnx_conv3x3_store2",
+    ".type rtonnx_conv3x3_store2,%function",
+    ".thumb",
+    ".thumb_func",
+    "rtonnx_conv3x3_store2:",
+    "push {{r0, r4-r11, lr}}",
+    "vpush {{s16-s31}}",
+    "ldm r0, {{r1-r4}}",
+    "ldr r5, [r0, #16]",
+    "ldr r6, [r0, #20]",
+    "ldr r7, [r0, #24]",
+    "ldr r8, [r0, #28]",
+    "ldr r9, [r0, #32]",
+    "ldr r10, [r0, #36]",
+    "mul lr, r6, r5",
+    "sub lr, lr, #8",
+    "movs r0, #36",
+    "mul r0, r6, r0",
+    "movs r12, #0",
+    "vmov s31, r12",
+    "1:",
+    "vmov s0, s1, r12, r12",
+    "vmov s2, s3, r12, r12",
+    "vmov s4, s5, r12, r12",
+    "vmov s6, s7, r12, r12",
+    "mov r11, r6",
+    "2:",
+    "vldmia r7!, {{s12-s20}}",
+    "vldmia r8!, {{s21-s29}}",
+    "vldmia r1, {{s8-s11}}",
+    "add r1, r1, r5",
+    "vfma.f32 s0, s12, s8",
+    "vfma.f32 s1, s12, s9",
+    "vfma.f32 s4, s21, s8",
+    "vfma.f32 s5, s21, s9",
+    "vfma.f32 s0, s13, s9",
+    "vfma.f32 s1, s13, s10",
+    "vfma.f32 s4, s22, s9",
+    "vfma.f32 s5, s22, s10",
+    "vfma.f32 s0, s14, s10",
+    "vfma.f32 s1, s14, s11",
+    "vfma.f32 s4, s23, s10",
+    "vfma.f32 s5, s23, s11",
+    "vldmia r2, {{s8-s11}}",
+    "add r2, r2, r5",
+    "vfma.f32 s0, s15, s8",
+    "vfma.f32 s1, s15, s9",
+    "vfma.f32 s4, s24, s8",
+    "vfma.f32 s5, s24, s9",
+    "vfma.f32 s0, s16, s9",
+    "vfma.f32 s1, s16, s10",
+    "vfma.f32 s4, s25, s9",
+    "vfma.f32 s5, s25, s10",
+    "vfma.f32 s0, s17, s10",
+    "vfma.f32 s1, s17, s11",
+    "vfma.f32 s4, s26, s10",
+    "vfma.f32 s5, s26, s11",
+    "vfma.f32 s2, s12, s8",
+    "vfma.f32 s3, s12, s9",
+    "vfma.f32 s6, s21, s8",
+    "vfma.f32 s7, s21, s9",
+    "vfma.f32 s2, s13, s9",
+    "vfma.f32 s3, s13, s10",
+    "vfma.f32 s6, s22, s9",
+    "vfma.f32 s7, s22, s10",
+    "vfma.f32 s2, s14, s10",
+    "vfma.f32 s3, s14, s11",
+    "vfma.f32 s6, s23, s10",
+    "vfma.f32 s7, s23, s11",
+    "vldmia r3, {{s8-s11}}",
+    "add r3, r3, r5",
+    "vfma.f32 s0, s18, s8",
+    "vfma.f32 s1, s18, s9",
+    "vfma.f32 s4, s27, s8",
+    "vfma.f32 s5, s27, s9",
+    "vfma.f32 s0, s19, s9",
+    "vfma.f32 s1, s19, s10",
+    "vfma.f32 s4, s28, s9",
+    "vfma.f32 s5, s28, s10",
+    "vfma.f32 s0, s20, s10",
+    "vfma.f32 s1, s20, s11",
+    "vfma.f32 s4, s29, s10",
+    "vfma.f32 s5, s29, s11",
+    "vfma.f32 s2, s15, s8",
+    "vfma.f32 s3, s15, s9",
+    "vfma.f32 s6, s24, s8",
+    "vfma.f32 s7, s24, s9",
+    "vfma.f32 s2, s16, s9",
+    "vfma.f32 s3, s16, s10",
+    "vfma.f32 s6, s25, s9",
+    "vfma.f32 s7, s25, s10",
+    "vfma.f32 s2, s17, s10",
+    "vfma.f32 s3, s17, s11",
+    "vfma.f32 s6, s26, s10",
+    "vfma.f32 s7, s26, s11",
+    "vldmia r4, {{s8-s11}}",
+    "add r4, r4, r5",
+    "vfma.f32 s2, s18, s8",
+    "vfma.f32 s3, s18, s9",
+    "vfma.f32 s6, s27, s8",
+    "vfma.f32 s7, s27, s9",
+    "vfma.f32 s2, s19, s9",
+    "vfma.f32 s3, s19, s10",
+    "vfma.f32 s6, s28, s9",
+    "vfma.f32 s7, s28, s10",
+    "vfma.f32 s2, s20, s10",
+    "vfma.f32 s3, s20, s11",
+    "vfma.f32 s6, s29, s10",
+    "vfma.f32 s7, s29, s11",
+    "subs r11, r11, #1",
+    "bne 2b",
+    "sub r1, r1, lr",
+    "sub r2, r2, lr",
+    "sub r3, r3, lr",
+    "sub r4, r4, lr",
+    "sub r7, r7, r0",
+    "sub r8, r8, r0",
+    // act-free store: sum + bias at the block's four positions of both channels.
+    "ldr r11, [sp, #64]",
+    "vldr s8, [r11, #40]",
+    "vldr s9, [r11, #44]",
+    "vadd.f32 s0, s0, s8",
+    "vadd.f32 s1, s1, s8",
+    "vadd.f32 s2, s2, s8",
+    "vadd.f32 s3, s3, s8",
+    "vadd.f32 s4, s4, s9",
+    "vadd.f32 s5, s5, s9",
+    "vadd.f32 s6, s6, s9",
+    "vadd.f32 s7, s7, s9",
+    "ldr r12, [r11, #52]",
+    "ldr r11, [r11, #48]",
+    "vstmia r10, {{s0-s1}}",
+    "add r12, r12, r10",
+    "vstmia r12, {{s2-s3}}",
+    "add r12, r12, r11",
+    "vstmia r12, {{s6-s7}}",
+    "add r11, r11, r10",
+    "vstmia r11, {{s4-s5}}",
+    "adds r10, r10, #8",
+    "movs r12, #0",
+    "subs r9, r9, #1",
+    "bne 1b",
+    "movs r0, #0",
+    "vpop {{s16-s31}}",
+    "add sp, sp, #4",
+    "pop {{r4-r11, pc}}",
+    ".size rtonnx_conv3x3_store2, . - rtonnx_conv3x3_store2",
     // Max pooling (no activation).
     ".section .text.rtonnx_conv3x3_max2,\"ax\",%progbits",
     ".p2align 2",
@@ -956,6 +1240,8 @@ extern "C" {
     fn rtonnx_conv3x3_max2(args: *const RowArgs) -> u32;
     fn rtonnx_conv3x3_relumax2(args: *const RowArgs) -> u32;
     fn rtonnx_conv3x3_sums2_ic1(args: *const RowArgs) -> u32;
+    fn rtonnx_conv3x3_store2(args: *const RowArgs) -> u32;
+    fn rtonnx_conv3x3_store2_ic1(args: *const RowArgs) -> u32;
     fn rtonnx_conv3x3_max2_ic1(args: *const RowArgs) -> u32;
     fn rtonnx_conv3x3_relumax2_ic1(args: *const RowArgs) -> u32;
 }
@@ -1010,39 +1296,47 @@ extern "C" {
 struct PooledArgs {
     /// +0: what `kernel` reads (`row_stride`, `icg`, `nbw`, `out1_offset` set by the caller).
     row: RowArgs,
-    /// +52: the ring: four slots of `icg` padded rows of `pw` values, zeroed by the caller.
+    /// +56: the ring: four slots of `icg` padded rows of `pw` values, zeroed by the caller.
     ring: *mut f32,
-    /// +56: bytes of one slot (`icg * pw * 4`).
+    /// +60: bytes of one slot (`icg * pw * 4`).
     slot_bytes: usize,
-    /// +60: input channel 0, row 0, of this batch item and group.
+    /// +64: input channel 0, row 0, of this batch item and group.
     x: *const f32,
-    /// +64: bytes of one input plane.
+    /// +68: bytes of one input plane.
     in_plane_bytes: usize,
-    /// +68: bytes of one input row.
+    /// +72: bytes of one input row.
     in_row_bytes: usize,
-    /// +72: values copied per padded row (at least 1).
+    /// +76: values copied per padded row (at least 1).
     ncopy: usize,
-    /// +76: bytes of left padding before them.
+    /// +80: bytes of left padding before them.
     pl_bytes: usize,
-    /// +80: padding rows above the input.
+    /// +84: padding rows above the input.
     pad_top: usize,
-    /// +84: input rows.
+    /// +88: input rows.
     in_h: usize,
-    /// +88: block rows (at least 1).
+    /// +92: block rows (at least 1).
     nbh: usize,
-    /// +92: output channel pairs of the group (at least 1).
+    /// +96: output channel pairs of the group (at least 1).
     npairs: usize,
-    /// +96: the kernels of the group's first output channel.
+    /// +100: the kernels of the group's first output channel.
     w: *const f32,
-    /// +100: bytes of one output channel's kernels (`icg * 9 * 4`).
+    /// +104: bytes of one output channel's kernels (`icg * 9 * 4`).
     w_oc_bytes: usize,
-    /// +104: the biases of the group's first output channel, or null (zeros).
+    /// +108: the biases of the group's first output channel, or null (zeros).
     bias: *const f32,
-    /// +108: the output plane of the group's first output channel.
+    /// +112: the output plane of the group's first output channel.
     y: *mut f32,
-    /// +112: one of the 3x3 pooled routines above.
+    /// +116: one of the 3x3 pooled routines above.
     kernel: unsafe extern "C" fn(*const RowArgs) -> u32,
 }
+
+// The routines read these structures at fixed offsets.
+const _: () = {
+    assert!(core::mem::offset_of!(RowArgs, out1_offset) == 48);
+    assert!(core::mem::offset_of!(RowArgs, out_row_bytes) == 52);
+    assert!(core::mem::offset_of!(PooledArgs, ring) == 56);
+    assert!(core::mem::offset_of!(PooledArgs, kernel) == 116);
+};
 
 // `rtonnx_pooled_conv3x3(args)`: for each block row bh, refill the ring slots of the padded
 // input rows it adds (all four for bh = 0, then rows 2bh + 2 and 2bh + 3: input row
@@ -1075,29 +1369,29 @@ core::arch::global_asm!(
     "moveq r6, #0",
     "2:",
     "and r0, r6, #3",
-    "ldr r1, [r4, #56]",
-    "ldr r2, [r4, #52]",
+    "ldr r1, [r4, #60]",
+    "ldr r2, [r4, #56]",
     "mla r8, r0, r1, r2",
-    "ldr r0, [r4, #76]",
+    "ldr r0, [r4, #80]",
     "add r8, r8, r0",
     "ldr r10, [r4, #20]",
-    "ldr r0, [r4, #80]",
-    "subs r9, r6, r0",
     "ldr r0, [r4, #84]",
+    "subs r9, r6, r0",
+    "ldr r0, [r4, #88]",
     "cmp r9, r0",
     "bhs 4f",
-    "ldr r0, [r4, #68]",
-    "ldr r1, [r4, #60]",
+    "ldr r0, [r4, #72]",
+    "ldr r1, [r4, #64]",
     "mla r9, r9, r0, r1",
     // Copy the row of each input channel.
     "3:",
     "mov r0, r8",
     "mov r1, r9",
-    "ldr r2, [r4, #72]",
+    "ldr r2, [r4, #76]",
     "bl rtonnx_copy_f32",
     "ldr r0, [r4, #16]",
     "add r8, r8, r0",
-    "ldr r0, [r4, #64]",
+    "ldr r0, [r4, #68]",
     "add r9, r9, r0",
     "subs r10, r10, #1",
     "bne 3b",
@@ -1107,7 +1401,7 @@ core::arch::global_asm!(
     "movs r1, #0",
     "5:",
     "mov r0, r8",
-    "ldr r2, [r4, #72]",
+    "ldr r2, [r4, #76]",
     "55:",
     "str r1, [r0], #4",
     "subs r2, r2, #1",
@@ -1121,8 +1415,8 @@ core::arch::global_asm!(
     "cmp r6, r7",
     "blo 2b",
     // The four row pointers: slots (2bh + r) & 3.
-    "ldr r1, [r4, #56]",
-    "ldr r2, [r4, #52]",
+    "ldr r1, [r4, #60]",
+    "ldr r2, [r4, #56]",
     "lsls r6, r5, #1",
     "and r0, r6, #3",
     "mla r0, r0, r1, r2",
@@ -1140,15 +1434,15 @@ core::arch::global_asm!(
     "mla r3, r3, r1, r2",
     "str r3, [r4, #12]",
     // Channel pairs: kernels, biases, output row bh of both planes.
-    "ldr r8, [r4, #96]",
-    "ldr r9, [r4, #104]",
-    "ldr r10, [r4, #108]",
+    "ldr r8, [r4, #100]",
+    "ldr r9, [r4, #108]",
+    "ldr r10, [r4, #112]",
     "ldr r0, [r4, #32]",
     "mul r0, r0, r5",
     "add r10, r10, r0, lsl #2",
-    "ldr r11, [r4, #92]",
+    "ldr r11, [r4, #96]",
     "7:",
-    "ldr r0, [r4, #100]",
+    "ldr r0, [r4, #104]",
     "str r8, [r4, #24]",
     "add r1, r8, r0",
     "str r1, [r4, #28]",
@@ -1162,7 +1456,7 @@ core::arch::global_asm!(
     "8:",
     "strd r0, r1, [r4, #40]",
     "mov r0, r4",
-    "ldr r12, [r4, #112]",
+    "ldr r12, [r4, #116]",
     "blx r12",
     "cbnz r0, 9f",
     "ldr r0, [r4, #48]",
@@ -1170,7 +1464,7 @@ core::arch::global_asm!(
     "subs r11, r11, #1",
     "bne 7b",
     "adds r5, r5, #1",
-    "ldr r0, [r4, #88]",
+    "ldr r0, [r4, #92]",
     "cmp r5, r0",
     "blo 1b",
     "movs r0, #0",
@@ -1265,6 +1559,7 @@ pub(crate) fn pooled_conv(
             out: core::ptr::null_mut(),
             bias: [0.0; 2],
             out1_offset: (plane * 4) as isize,
+            out_row_bytes: 0,
         },
         ring: ring.as_mut_ptr(),
         slot_bytes: slot * 4,
@@ -1354,6 +1649,7 @@ fn args(
         out: core::ptr::null_mut(),
         bias: [0.0; 2],
         out1_offset: 0,
+        out_row_bytes: 0,
     }
 }
 
@@ -1437,6 +1733,59 @@ pub(crate) fn pooled_row2(
         }
     };
     nan == 0
+}
+
+/// `sum + bias[k]` of all `nbw` blocks of one block row for two output channels, stored
+/// whole into the output (no activation): channel `k`'s block `b` goes to
+/// `y[at[k] + 2b ..][..2]` and `y[at[k] + out_w + 2b ..][..2]` (operands as in
+/// [`operands_fit`]). Returns false, computing nothing, when the operands or the two output
+/// rows of either channel do not fit.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn store_row2(
+    rows: [&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w: [&[f32]; 2],
+    nbw: usize,
+    outputs: [(usize, f32); 2],
+    out_w: usize,
+    y: &mut [f32],
+) -> bool {
+    let [(at0, b0), (at1, b1)] = outputs;
+    let rows_fit = nbw.checked_mul(2).is_some_and(|c| c <= out_w);
+    let inside = |at: usize| {
+        out_w
+            .checked_mul(2)
+            .and_then(|two| at.checked_add(two))
+            .is_some_and(|e| e <= y.len())
+    };
+    if nbw == 0
+        || !rows_fit
+        || !inside(at0)
+        || !inside(at1)
+        || !operands_fit(&rows, pw, icg, &w, nbw)
+    {
+        return false;
+    }
+    let mut a = args(rows, pw, icg, w, 0, nbw);
+    // In bounds: at0 + 2 * out_w <= y.len() (checked above).
+    a.out = y.as_mut_ptr().wrapping_add(at0);
+    a.bias = [b0, b1];
+    // Element offsets below y.len() <= isize::MAX / 4 elements: no overflow.
+    a.out1_offset = (at1 as isize - at0 as isize) * 4;
+    a.out_row_bytes = out_w * 4;
+    // SAFETY: reads as in `block_row2` (b0 = 0, checked by `operands_fit`); writes, for
+    // blocks b < nbw, `y[at + 2b]`, `y[at + 2b + 1]`, `y[at + out_w + 2b]` and
+    // `y[at + out_w + 2b + 1]` for at = at0 and at1: below at + out_w + 2 * nbw <=
+    // at + 2 * out_w <= y.len() (checked above). AAPCS as there.
+    unsafe {
+        if icg == 1 {
+            rtonnx_conv3x3_store2_ic1(&a)
+        } else {
+            rtonnx_conv3x3_store2(&a)
+        }
+    };
+    true
 }
 
 /// Channel `k`'s block out of one [`block_row2`] output.

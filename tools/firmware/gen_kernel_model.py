@@ -7,15 +7,17 @@ The firmware test (tools/firmware_test.sh) runs it on the device and compares th
 with onnxruntime's, like the MNIST models. MNIST-shaped (1x1x28x28 in, 10 out) so the same
 firmware runs it; the weights are random (fixed seed), so only the numbers matter, not the
 digits. Paths covered, in order:
-  * plain 3x3 conv, 1 -> 2 channels, pad 1, Relu, 28x28: the one-input-channel sums routine,
-    block rows of 14 blocks (more than one chunk);
+  * plain 3x3 conv, 1 -> 2 channels, pad 1, Relu, 28x28: the one-input-channel store routine
+    (sum + bias straight into the output, Relu over the rows after);
   * grouped 3x3 conv 2 -> 6 (2 groups of one input channel, three outputs each) + MaxPool 2x2
     without activation: the one-input-channel Max routine for a channel pair, the portable
     kernel for the third channel of each group;
-  * plain 3x3 conv 6 -> 5, no padding, LeakyRelu, 14x14 -> 12x12: the sums routine;
+  * plain 3x3 conv 6 -> 5, no padding, LeakyRelu, 14x14 -> 12x12: the store routine for the
+    channel pair, the portable kernel for the fifth channel;
   * 3x3 conv 5 -> 4, pad 1, Relu, AveragePool 2x2: the sums routine feeding a pooling sink;
-  * grouped 3x3 conv 4 -> 6 (2 groups), pads 1,1,2,2: 6x6 -> 7x7, blocks overhanging the odd
-    output;
+  * grouped 3x3 conv 4 -> 6 (2 groups), pads 1,1,2,2: 6x6 -> 7x7: the store routine for the
+    blocks inside the output, the sums routine (chunks of one block) for the blocks overhanging
+    the odd output;
   * Flatten, MatMul + Add 294 -> 10 (the dense layer: column blocks of 8 and the single-column tail), Softmax.
 """
 import sys
