@@ -609,16 +609,27 @@ pub(crate) fn compile<'a>(
         push(&mut outputs, (string_of(o.name)?, to_vec(&v.shape)?, loc))?;
     }
 
-    let still_float = |&(_, id, c): &(&str, usize, usize)| {
-        cx.values
+    let still_float = |values: &[Value], &(_, id, c): &(&str, usize, usize)| {
+        values
             .get(id)
             .is_some_and(|v| v.kind == ValueKind::Const(c) && v.dtype == DType::F32)
     };
     let mut initializers = Vec::new();
-    initializers.try_reserve_exact(initializer_ids.iter().filter(|e| still_float(e)).count())?;
-    for e in initializer_ids.iter().filter(|e| still_float(e)) {
-        if let Some(v) = cx.values.get(e.1) {
-            push(&mut initializers, (string_of(e.0)?, to_vec(&v.shape)?, e.2))?;
+    initializers.try_reserve_exact(
+        initializer_ids
+            .iter()
+            .filter(|e| still_float(&cx.values, e))
+            .count(),
+    )?;
+    for e in &initializer_ids {
+        if !still_float(&cx.values, e) {
+            continue;
+        }
+        // The values' last use: the shape moves instead of being copied (an initializer
+        // name is unique, so no other entry reads this value).
+        if let Some(v) = cx.values.get_mut(e.1) {
+            let shape = core::mem::take(&mut v.shape);
+            push(&mut initializers, (string_of(e.0)?, shape, e.2))?;
         }
     }
 
