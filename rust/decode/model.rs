@@ -891,11 +891,11 @@ fn count_attribute(c: &mut GraphCounts, bytes: &[u8]) -> Result<()> {
             }
             (7, WireType::Fixed32) => {
                 add(&mut c.floats, 1);
-                r.skip_field(field, wire)?;
+                r.take(4)?;
             }
             (8, WireType::Varint) => {
                 add(&mut c.ints, 1);
-                r.skip_field(field, wire)?;
+                r.varint()?;
             }
             _ => r.skip_field(field, wire)?,
         }
