@@ -80,7 +80,9 @@ if [ -n "${RTONNX_OPT_LEVEL:-}" ]; then
     OUT=$OUT-O$RTONNX_OPT_LEVEL
     mkdir -p "$OUT"
 fi
-RUSTFLAGS="-C target-cpu=cortex-m4" cargo rustc --release --locked --lib -q "${opt_args[@]}" \
+# No -C target-cpu=cortex-m4, as the SConscript builds it: on this firmware that tuning added
+# 18 KB of code for the same instructions per inference (docs/performance.md).
+RUSTFLAGS="" cargo rustc --release --locked --lib -q "${opt_args[@]}" \
     --crate-type staticlib --target $TARGET --no-default-features --features baremetal,fs \
     --target-dir "$CARGO_TARGET_DIR/$libdir_name"
 LIB=$CARGO_TARGET_DIR/$libdir_name/$TARGET/release/librtonnx.a

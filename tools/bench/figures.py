@@ -226,7 +226,7 @@ def render(fw, host):
         "",
         "Cortex-M4F: QEMU `mps2-an386`, exact instruction counts from our TCG plugin "
         "(`tools/firmware_test.sh`), library built `--release` (opt-level 3, LTO) for "
-        "`thumbv7em-none-eabihf`, `-C target-cpu=cortex-m4`; heap is bytes requested through a "
+        "`thumbv7em-none-eabihf` as the SConscript builds it; heap is bytes requested through a "
         "counting `malloc` wrapper; stack is a painted-stack high-water mark. Host: "
         "`tools/bench/host_bench.py` (rtonnx beside onnxruntime with 1 thread in interleaved "
         "rounds; wall-clock medians on a shared machine, callgrind counts exact). The original's "
