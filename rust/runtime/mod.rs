@@ -78,13 +78,6 @@ fn exact<T>(mut v: Vec<T>) -> Result<Vec<T>> {
     Ok(out)
 }
 
-fn info(name: &str, shape: &[usize]) -> Result<TensorInfo> {
-    Ok(TensorInfo {
-        name: crate::compile::string_of(name)?,
-        shape: crate::compile::to_vec(shape)?,
-    })
-}
-
 impl Model {
     /// Loads and compiles a model from the bytes of an ONNX file. The bytes are not kept.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
@@ -266,26 +259,37 @@ impl Model {
                 };
             }
         }
+        // The compiler's names and shapes move into the model's tables, reserved exactly.
         let mut outputs = Vec::new();
+        outputs.try_reserve_exact(c.outputs.len())?;
         let mut output_locs = Vec::new();
-        for (name, shape, loc) in &c.outputs {
-            let loc = match *loc {
+        output_locs.try_reserve_exact(c.outputs.len())?;
+        for (name, shape, loc) in core::mem::take(&mut c.outputs) {
+            let loc = match loc {
                 Loc::Buf(b) => resolve_buf(b)?,
                 Loc::Const(k) => place(k, &mut weights, &mut segments, &mut chunks)?,
                 other => other,
             };
-            crate::compile::push(&mut output_locs, loc)?;
-            crate::compile::push(&mut outputs, info(name, shape)?)?;
+            output_locs.push(loc);
+            outputs.push(TensorInfo { name, shape });
         }
+        let placed = |k: usize| weight_at.get(k).copied().flatten();
         let mut initializers = Vec::new();
+        initializers.try_reserve_exact(
+            c.initializers
+                .iter()
+                .filter(|i| placed(i.2).is_some())
+                .count(),
+        )?;
         for (name, shape, k) in c.initializers {
-            if let Some(Some(loc)) = weight_at.get(k) {
-                crate::compile::push(&mut initializers, (name, shape, *loc))?;
+            if let Some(loc) = placed(k) {
+                initializers.push((name, shape, loc));
             }
         }
         let mut inputs = Vec::new();
-        for (name, shape, _) in &c.inputs {
-            crate::compile::push(&mut inputs, info(name, shape)?)?;
+        inputs.try_reserve_exact(c.inputs.len())?;
+        for (name, shape, _) in c.inputs {
+            inputs.push(TensorInfo { name, shape });
         }
         Ok((
             Model {
