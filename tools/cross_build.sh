@@ -4,7 +4,7 @@
 # For each target (thumbv7em-none-eabihf: STM32F407-class Cortex-M4F; thumbv7m-none-eabi:
 # Cortex-M3; armv7a-none-eabi: the qemu-vexpress-a9 BSP) it
 #   1. installs the Rust target with rustup when it is missing,
-#   2. builds librtonnx.a with --release --locked --no-default-features --features rtthread,fs,
+#   2. builds librtonnx.a with --profile device --locked --no-default-features --features rtthread,fs,
 #   3. links it with arm-none-eabi-gcc --gc-sections into tools/cross/link_probe.c, keeping
 #      every exported rtonnx symbol, which proves the library needs nothing an RT-Thread
 #      kernel and newlib do not provide, and
@@ -89,10 +89,10 @@ ensure_arm_gcc
 build_lib() { # target features -> path of the .a
     # As the SConscript does: a staticlib-only build, so that LTO leaves only the C API global.
     local target=$1 features=$2 dir
-    RUSTFLAGS="$(rustflags_for "$target")" cargo rustc --release --locked --lib -q \
+    RUSTFLAGS="$(rustflags_for "$target")" cargo rustc --profile device --locked --lib -q \
         --crate-type staticlib --target "$target" --no-default-features --features "$features" \
         --target-dir "$CARGO_TARGET_DIR/cross-$features" >&2
-    dir="$CARGO_TARGET_DIR/cross-$features/$target/release"
+    dir="$CARGO_TARGET_DIR/cross-$features/$target/device"
     echo "$dir/librtonnx.a"
 }
 

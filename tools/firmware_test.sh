@@ -11,7 +11,8 @@
 #        RTONNX_CLI (host rtonnx binary used as the reference; built here when unset),
 #        FIRMWARE_TIMEOUT (seconds per QEMU run, default 120),
 #        RTONNX_PYTHON (Python for the onnxruntime fallback reference; default .venv's, else
-#        python3), RTONNX_OPT_LEVEL (override the release opt-level, e.g. s or z, to measure)
+#        python3), RTONNX_OPT_LEVEL (override the device profile's opt-level 2, e.g. 3, s or
+#        z, to measure)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,8 +74,8 @@ opt_args=()
 libdir_name=firmware-lib
 if [ -n "${RTONNX_OPT_LEVEL:-}" ]; then
     case "$RTONNX_OPT_LEVEL" in
-        [0-3]) opt_args=(--config "profile.release.opt-level=$RTONNX_OPT_LEVEL") ;;
-        *) opt_args=(--config "profile.release.opt-level=\"$RTONNX_OPT_LEVEL\"") ;;
+        [0-3]) opt_args=(--config "profile.device.opt-level=$RTONNX_OPT_LEVEL") ;;
+        *) opt_args=(--config "profile.device.opt-level=\"$RTONNX_OPT_LEVEL\"") ;;
     esac
     libdir_name=firmware-lib-O$RTONNX_OPT_LEVEL
     OUT=$OUT-O$RTONNX_OPT_LEVEL
@@ -82,10 +83,10 @@ if [ -n "${RTONNX_OPT_LEVEL:-}" ]; then
 fi
 # No -C target-cpu=cortex-m4, as the SConscript builds it: on this firmware that tuning added
 # 18 KB of code for the same instructions per inference (docs/performance.md).
-RUSTFLAGS="" cargo rustc --release --locked --lib -q "${opt_args[@]}" \
+RUSTFLAGS="" cargo rustc --profile device --locked --lib -q "${opt_args[@]}" \
     --crate-type staticlib --target $TARGET --no-default-features --features baremetal,fs \
     --target-dir "$CARGO_TARGET_DIR/$libdir_name"
-LIB=$CARGO_TARGET_DIR/$libdir_name/$TARGET/release/librtonnx.a
+LIB=$CARGO_TARGET_DIR/$libdir_name/$TARGET/device/librtonnx.a
 
 make -s -C firmware/mps2-an386 BUILD="$OUT" "$OUT/libicount.so"
 

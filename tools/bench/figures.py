@@ -225,7 +225,7 @@ def render(fw, host):
         f"from the run of {host_env.get('date_utc', '?')}, commit {host_env.get('git', '?')}).",
         "",
         "Cortex-M4F: QEMU `mps2-an386`, exact instruction counts from our TCG plugin "
-        "(`tools/firmware_test.sh`), library built `--release` (opt-level 3, LTO) for "
+        "(`tools/firmware_test.sh`), library built with the cargo profile `device` (opt-level 2, LTO) for "
         "`thumbv7em-none-eabihf` as the SConscript builds it; heap is bytes requested through a "
         "counting `malloc` wrapper; stack is a painted-stack high-water mark. Host: "
         "`tools/bench/host_bench.py` (rtonnx beside onnxruntime with 1 thread in interleaved "

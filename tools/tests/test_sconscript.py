@@ -300,7 +300,7 @@ def test_build_runs_cargo_and_links_after_newlib():
     assert cmd[cmd.index('--target') + 1] == 'thumbv7em-none-eabihf'
     assert cmd[cmd.index('--features') + 1] == 'rtthread,fs'
     assert '--no-default-features' in cmd
-    assert cmd[cmd.index('--profile') + 1] == 'release'
+    assert cmd[cmd.index('--profile') + 1] == 'device'
     assert cmd[cmd.index('--manifest-path') + 1] == os.path.join(REPO, 'Cargo.toml')
     assert env['CARGO_TARGET_DIR'] == os.path.join(bsp.bsp_root, 'build', 'rtonnx')
     assert 'target-cpu' not in env.get('RUSTFLAGS', '')
@@ -309,7 +309,7 @@ def test_build_runs_cargo_and_links_after_newlib():
     # c, m and gcc come before the Rust archive.
     assert group['LIBS'] == ['c', 'm', 'gcc', 'rtonnx']
     assert group['LIBPATH'] == [os.path.join(bsp.bsp_root, 'build', 'rtonnx',
-                                             'thumbv7em-none-eabihf', 'release')]
+                                             'thumbv7em-none-eabihf', 'device')]
     assert group['src'] == [os.path.join(REPO, 'port', 'rtonnx_port.c')]
     assert group['LOCAL_CPPDEFINES'] == ['RTONNX_RTTHREAD']
     assert bsp.returned == ['objs-of-rtonnx']
@@ -328,7 +328,7 @@ def test_options_change_features_and_profile():
     assert bsp.groups[0]['src'] == []
     bsp, out, stopped = run_captured(Bsp(options={'RTONNX_OPTIMIZE_SIZE': 1}))
     cmd, env = bsp.cargo_command()
-    assert cmd[-2:] == ['--config', 'profile.release.opt-level="s"']
+    assert cmd[-2:] == ['--config', 'profile.device.opt-level="s"']
 
 
 def test_missing_cargo_says_what_to_install():
