@@ -190,16 +190,22 @@ pub(crate) fn topological_order(
     names: &NameTable<'_>,
 ) -> Result<(Vec<usize>, InputIds)> {
     let n = g.node_count();
-    let mut indegree: Vec<usize> = Vec::new();
-    indegree.try_reserve_exact(n)?;
-    indegree.resize(n, 0);
-    // Edges producer -> consumer in compressed rows.
-    let mut edge_count: Vec<usize> = Vec::new();
-    edge_count.try_reserve_exact(n + 1)?;
-    edge_count.resize(n + 1, 0);
+    let inputs = g.node_inputs().len();
+    // One scratch allocation for the in-degrees, the edges producer -> consumer in
+    // compressed rows (row starts, fill cursors, consumers) instead of four: there are at
+    // most as many edges as node inputs.
+    let mut scratch: Vec<usize> = Vec::new();
+    // Saturating: a length that large fails to allocate.
+    let scratch_len = n.saturating_mul(3).saturating_add(inputs).saturating_add(1);
+    scratch.try_reserve_exact(scratch_len)?;
+    scratch.resize(scratch_len, 0);
+    // The splits cannot fail (the length covers them); failing would leave empty slices.
+    let (indegree, rest) = scratch.split_at_mut_checked(n).unwrap_or_default();
+    let (edge_count, rest) = rest.split_at_mut_checked(n + 1).unwrap_or_default();
+    let (fill, edges) = rest.split_at_mut_checked(n).unwrap_or_default();
     // The value id of every node input, found once for the passes below and for lowering.
     let mut ids: InputIds = Vec::new();
-    ids.try_reserve_exact(g.node_inputs().len())?;
+    ids.try_reserve_exact(inputs)?;
     for (ci, node) in g.nodes().enumerate() {
         for name in node.inputs {
             if name.is_empty() {
@@ -230,13 +236,9 @@ pub(crate) fn topological_order(
             *c += prev;
         }
     }
-    let total = edge_count.get(n).copied().unwrap_or(0);
-    let mut edges: Vec<usize> = Vec::new();
-    edges.try_reserve_exact(total)?;
-    edges.resize(total, 0);
-    let mut fill: Vec<usize> = Vec::new();
-    fill.try_reserve_exact(n)?;
-    fill.extend_from_slice(edge_count.get(..n).unwrap_or(&[]));
+    for (f, &start) in fill.iter_mut().zip(edge_count.iter()) {
+        *f = start;
+    }
     let mut id_of_input = ids.iter();
     for (ci, node) in g.nodes().enumerate() {
         for _ in node.inputs {
