@@ -572,7 +572,10 @@ fn fuse_into_conv(
     }
     cx.rename_step(step, if max { "MaxPool" } else { "AveragePool" })?;
     if let Some(info) = cx.infos.get_mut(step) {
-        info.output_shape = to_vec(shape)?;
+        // Same rank as the Conv output: its vector is reused, no allocation.
+        info.output_shape.clear();
+        info.output_shape.try_reserve_exact(shape.len())?;
+        info.output_shape.extend_from_slice(shape);
     }
     Ok(true)
 }
