@@ -176,7 +176,7 @@ def render(fw, host):
                    lambda k, o: first(k, o, fw[k]["peak_heap_load_and_inference_file"],
                                       ORIGINAL.get(k, {}).get("heap")),
                    "7 KB / 10 KB"))
-    out.append(row("same, model in flash, weights used in place",
+    out.append(row("same, model in flash (weights used in place when 4-byte aligned; in none of these files)",
                    lambda k, o: "—" if o else n(fw[k]["peak_heap_load_and_inference_flash"]),
                    "less"))
     out.append(row("heap the loaded model keeps (arena, weights, tables; flash load)",
