@@ -32,10 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 FIRMWARE = TARGET / "firmware"
 HOST_JSON = ROOT / "tools" / "bench" / "host_bench.json"
-README = ROOT / "README.md"
 BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 
 sys.path.insert(0, str(ROOT / "tools" / "cross"))
+sys.path.insert(0, str(ROOT / "tools" / "bench"))
+import host_bench  # noqa: E402  (its README block writer)
 import symbol_sizes  # noqa: E402
 
 # The performance issue's baseline: the original C package's automatic load-and-run path.
@@ -255,13 +256,7 @@ def main():
     if args.json_out:
         args.json_out.write_text(json.dumps({"firmware": fw, "host": host}, indent=1, sort_keys=True))
     if args.write_readme:
-        text = README.read_text()
-        if BEGIN not in text or END not in text:
-            raise SystemExit(f"README.md has no {BEGIN} ... {END} block")
-        a = text.index(BEGIN) + len(BEGIN)
-        b = text.index(END)
-        README.write_text(text[:a] + "\n" + md + "\n" + text[b:])
-        print(f"figures: rewrote the {BEGIN} block of README.md", file=sys.stderr)
+        host_bench.write_readme(md, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -510,14 +510,15 @@ def render_markdown(res):
     return "\n".join(out)
 
 
-def write_readme(markdown):
+def write_readme(markdown, begin=BEGIN, end=END):
+    """Replaces the README's block between the `begin` and `end` markers with `markdown`."""
     text = README.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"README.md has no {BEGIN} ... {END} block")
-    a = text.index(BEGIN) + len(BEGIN)
-    b = text.index(END)
+    if begin not in text or end not in text:
+        raise SystemExit(f"README.md has no {begin} ... {end} block")
+    a = text.index(begin) + len(begin)
+    b = text.index(end)
     README.write_text(text[:a] + "\n" + markdown + "\n" + text[b:])
-    log(f"rewrote the {BEGIN} block of {rel(README)}")
+    log(f"rewrote the {begin} block of {rel(README)}")
 
 
 # ---------------------------------------------------------------------------------------------
