@@ -23,6 +23,8 @@ pub mod capi;
 pub mod compile;
 pub mod decode;
 pub mod error;
+mod fallible;
+pub mod load;
 #[cfg(feature = "cli")]
 pub mod mnist;
 pub mod ops;
@@ -31,4 +33,5 @@ pub mod platform;
 pub mod runtime;
 
 pub use error::{Error, ErrorCode, Result};
-pub use runtime::{Model, NodeInfo, TensorInfo};
+pub use plan::{NodeInfo, Plan, Target, TensorInfo};
+pub use runtime::Model;

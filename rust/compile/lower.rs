@@ -6,7 +6,7 @@ use super::{lower_layout, lower_math, lower_nn, push, Ctx, In, ValueKind};
 use crate::compile::ConstData;
 use crate::decode::model::Node;
 use crate::error::{err, ErrorCode, Result};
-use crate::runtime::step::Loc;
+use crate::plan::step::Loc;
 
 /// Most inputs a node may have (Concat is the only variadic operator supported).
 pub(crate) const MAX_NODE_INPUTS: usize = 64;
@@ -235,7 +235,7 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
     for s in &resolved {
         s.execute(
             &mut arena,
-            crate::runtime::step::Weights {
+            crate::plan::step::Weights {
                 owned: &weights,
                 segments: &[],
                 chunks: &[],

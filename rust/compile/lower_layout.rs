@@ -11,7 +11,7 @@ use super::{numel, tensor, to_vec, ConstData, Ctx, DType, F32Buf, In, ValueKind}
 use crate::decode::model::{data_type, Node};
 use crate::error::{err, ErrorCode, Result};
 use crate::ops::{layout, MAX_RANK};
-use crate::runtime::step::{Dims, Kernel, SignedDims};
+use crate::plan::step::{Dims, Kernel, SignedDims};
 
 fn zeroed<T: Copy + Default>(len: usize) -> Result<Vec<T>> {
     let mut v = Vec::new();

@@ -13,7 +13,7 @@ use crate::ops::matmul::{BatchedMatMul, Gemm, GemmBias};
 use crate::ops::reduce::{Reduce, ReduceOp};
 use crate::ops::unary::UnaryOp;
 use crate::ops::MAX_RANK;
-use crate::runtime::step::Kernel;
+use crate::plan::step::Kernel;
 
 fn scalar_const(cx: &Ctx<'_>, v: Option<In>, default: f32) -> Result<f32> {
     match v {

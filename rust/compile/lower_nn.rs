@@ -11,7 +11,7 @@ use crate::ops::activation::Activation;
 use crate::ops::conv::Conv2d;
 use crate::ops::normalization;
 use crate::ops::pool::Pool2d;
-use crate::runtime::step::{Kernel, Loc};
+use crate::plan::step::{Kernel, Loc};
 
 /// Geometry of one spatial axis after padding rules.
 #[derive(Clone, Copy, Debug, Default)]
@@ -611,7 +611,7 @@ pub(crate) fn select_x86_kernels(cx: &mut Ctx<'_>) -> Result<()> {
 /// after every node is lowered and fused (Conv+pool steps have their own block kernel).
 pub(crate) fn select_block_kernels(cx: &mut Ctx<'_>) -> Result<()> {
     for step in 0..cx.steps.len() {
-        let Some(&crate::runtime::step::Step {
+        let Some(&crate::plan::step::Step {
             kernel: Kernel::Conv { p, act },
             ..
         }) = cx.steps.get(step)

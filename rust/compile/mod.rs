@@ -8,6 +8,7 @@
 //! into the producing Conv/Dense/Gemm. The remaining steps go to the memory planner.
 
 mod attrs;
+mod finish;
 mod graph;
 mod lower;
 mod lower_layout;
@@ -20,9 +21,10 @@ use alloc::vec::Vec;
 
 use crate::decode::model::{DimDesc, ModelDesc, Node};
 use crate::error::{err, Error, ErrorCode, Result};
-use crate::runtime::step::{Kernel, Loc, Step};
-use crate::runtime::NodeInfo;
+use crate::plan::step::{Kernel, Loc, Step};
+use crate::plan::{NodeInfo, Target};
 
+pub(crate) use finish::finish;
 pub(crate) use tensor::{ConstData, DType, F32Buf};
 
 /// Lowest and highest default-domain opset versions supported. Opsets 22 to 28 only added
@@ -101,37 +103,7 @@ pub(crate) struct Ctx<'a> {
     pub fold_budget: usize,
 }
 
-pub(crate) fn push<T>(v: &mut Vec<T>, x: T) -> Result<()> {
-    v.try_reserve(1)?;
-    v.push(x);
-    Ok(())
-}
-
-/// Collects an iterator through fallible allocation.
-pub(crate) fn try_collect<T, I: IntoIterator<Item = T>>(it: I) -> Result<Vec<T>> {
-    let it = it.into_iter();
-    let mut v = Vec::new();
-    v.try_reserve(it.size_hint().0)?;
-    for x in it {
-        v.try_reserve(1)?;
-        v.push(x);
-    }
-    Ok(v)
-}
-
-pub(crate) fn to_vec<T: Clone>(s: &[T]) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(s.len())?;
-    v.extend_from_slice(s);
-    Ok(v)
-}
-
-pub(crate) fn string_of(s: &str) -> Result<String> {
-    let mut out = String::new();
-    out.try_reserve_exact(s.len())?;
-    out.push_str(s);
-    Ok(out)
-}
+pub(crate) use crate::fallible::{push, string_of, to_vec, try_collect};
 
 /// Number of elements of a shape, failing on overflow (no size limit: for tensors whose data
 /// is in the file, which bounds them).
@@ -431,6 +403,7 @@ pub(crate) fn compile<'a>(
     model: &ModelDesc<'a>,
     file_len: usize,
     borrow: bool,
+    target: Target,
 ) -> Result<Compiled<'a>> {
     let opset = check_header(model)?;
     let g = model
@@ -577,8 +550,17 @@ pub(crate) fn compile<'a>(
         })?;
     }
 
-    #[cfg(target_arch = "x86_64")]
-    lower_nn::select_x86_kernels(&mut cx)?;
+    // Kernels that depend on the device are chosen for the target, not for the CPU the
+    // compiler runs on.
+    if target == Target::X86_64 {
+        #[cfg(target_arch = "x86_64")]
+        lower_nn::select_x86_kernels(&mut cx)?;
+        #[cfg(not(target_arch = "x86_64"))]
+        return Err(err(
+            ErrorCode::NotSupported,
+            "x86_64 plans are compiled by an x86_64 build",
+        ));
+    }
     lower_nn::select_block_kernels(&mut cx)?;
 
     let mut outputs = Vec::new();

@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 
 use crate::error::{err, ErrorCode, Result};
-use crate::runtime::step::{scratch_of, supports_in_place, Loc, Step};
+use crate::plan::step::{scratch_of, supports_in_place, Loc, Step};
 
 /// The arena layout: an offset (in elements) per buffer, and the arena size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +65,7 @@ pub fn plan(
     }
 
     // In-place: a step's output takes its input's place when the input dies there.
-    let mut rep: Vec<usize> = crate::compile::try_collect(0..n)?;
+    let mut rep: Vec<usize> = crate::fallible::try_collect(0..n)?;
     let mut protected = zeros(n, false)?;
     for &b in outputs.iter().chain(inputs) {
         set(&mut protected, b, true)?;
@@ -219,7 +219,7 @@ pub(crate) fn heap_sort<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
 mod tests {
     use super::*;
     use crate::ops::activation::Activation;
-    use crate::runtime::step::Kernel;
+    use crate::plan::step::Kernel;
     use alloc::vec;
 
     #[test]

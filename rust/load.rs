@@ -1,0 +1,56 @@
+//! Loading a model: an ONNX file goes decode -> compile -> plan -> runtime; a compiled plan
+//! (an `.rtm` file, see [`crate::plan::format`]) is read and checked, then run. Both are
+//! recognised by their first bytes.
+
+use alloc::vec::Vec;
+
+use crate::compile;
+use crate::decode;
+use crate::error::Result;
+use crate::plan::{Plan, Target};
+use crate::runtime::Model;
+
+/// Compiles the bytes of an ONNX file into a plan for `target`. With `keep`, borrowed
+/// weights that `keep` returns are used in place instead of copied.
+fn compile_onnx<'a>(
+    bytes: &'a [u8],
+    target: Target,
+    keep: impl Fn(&'a [f32]) -> Option<&'static [f32]>,
+    borrow: bool,
+) -> Result<Plan> {
+    let desc = decode::decode_model(bytes)?;
+    let compiled = compile::compile(&desc, bytes.len(), borrow, target)?;
+    drop(desc);
+    compile::finish(compiled, target, keep)
+}
+
+/// Compiles an ONNX file's bytes into a plan for `target` (what `rtonnx compile` writes).
+/// Every weight is copied into the plan.
+pub fn compile_plan(bytes: &[u8], target: Target) -> Result<Plan> {
+    compile_onnx(bytes, target, |_| None, false)
+}
+
+impl Model {
+    /// Loads a model from the bytes of an ONNX file or of a compiled plan. The bytes are not
+    /// kept.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        Model::from_plan(compile_plan(bytes, Target::native())?)
+    }
+
+    /// Loads a model from the bytes of a file read into memory (ONNX or plan), and frees them
+    /// before the arena is allocated: the peak heap of a load from a file is then the larger
+    /// of compiling (file + decoder + compiler) and the loaded model, not their sum.
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Model> {
+        let plan = compile_plan(&bytes, Target::native())?;
+        drop(bytes);
+        Model::from_plan(plan)
+    }
+
+    /// Loads a model from bytes that live for the whole program (a `static` array, e.g. in
+    /// flash). Weights are used where they lie instead of being copied, which saves their
+    /// size in RAM: all of a plan's (its weight section is aligned), and the float weights an
+    /// ONNX file stores aligned. Misaligned or folded weights are still copied.
+    pub fn from_static(bytes: &'static [u8]) -> Result<Model> {
+        Model::from_plan(compile_onnx(bytes, Target::native(), Some, true)?)
+    }
+}

@@ -1,0 +1,169 @@
+//! The execution plan: the seam between the compiler and the runtime.
+//!
+//! The compiler ([`crate::compile`]) writes a [`Plan`]; the runtime ([`crate::runtime`])
+//! runs one. A plan is a list of [`step::Step`]s whose operands are resolved to ranges of one
+//! activation arena (laid out by [`arena`]) and of the weight store, plus the tables of
+//! graph inputs, outputs and executed nodes.
+
+pub mod arena;
+pub mod step;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use step::{Loc, Step};
+
+/// Name and static shape of a graph input or output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorInfo {
+    /// Tensor name in the ONNX graph.
+    pub name: String,
+    /// Static shape (a symbolic or zero batch dimension is 1).
+    pub shape: Vec<usize>,
+}
+
+impl TensorInfo {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One executed step of the plan, for `info` tables and profiling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeInfo {
+    /// Operator, with fused operators joined by '+', e.g. "Conv+Relu".
+    pub op: String,
+    /// Name of the (first) ONNX node this step came from.
+    pub name: String,
+    /// Shape of the output.
+    pub output_shape: Vec<usize>,
+    /// Number of weight parameters the step reads.
+    pub params: usize,
+    /// Multiply-accumulates per inference.
+    pub macs: u64,
+}
+
+/// The kernel set a plan is compiled for. Kernel choices that depend on the device are made
+/// at compile time and recorded in the plan's steps, so a plan runs only on a build of the
+/// library for its target (checked when a plan is loaded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Portable kernels only (Cortex-M0/M3, soft-float, Cortex-A, any other CPU).
+    Portable,
+    /// Arm cores whose FPU has `VFMA.F32` (Cortex-M4F, M7, M33, M55 with hard float): the
+    /// portable steps, whose hot loops are the VFMA assembly kernels there.
+    ArmVfma,
+    /// x86-64: convolutions with weights packed for the AVX2 + FMA kernel (packed at load,
+    /// with a portable fallback on a CPU without AVX2).
+    X86_64,
+}
+
+impl Target {
+    /// The target this build of the library runs.
+    pub const fn native() -> Target {
+        if cfg!(target_arch = "x86_64") {
+            Target::X86_64
+        } else if cfg!(rtonnx_vfma) {
+            Target::ArmVfma
+        } else {
+            Target::Portable
+        }
+    }
+
+    /// Its number in the plan format.
+    pub const fn code(self) -> u8 {
+        match self {
+            Target::Portable => 0,
+            Target::ArmVfma => 1,
+            Target::X86_64 => 2,
+        }
+    }
+
+    /// The target of a plan-format number.
+    pub const fn from_code(code: u8) -> Option<Target> {
+        match code {
+            0 => Some(Target::Portable),
+            1 => Some(Target::ArmVfma),
+            2 => Some(Target::X86_64),
+            _ => None,
+        }
+    }
+
+    /// The name `rtonnx compile --target` takes.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Target::Portable => "portable",
+            Target::ArmVfma => "cortex-m-vfma",
+            Target::X86_64 => "x86_64",
+        }
+    }
+
+    /// Parses a target name or a Rust target triple (`thumbv7em-none-eabihf` is
+    /// `cortex-m-vfma`, `x86_64-unknown-linux-gnu` is `x86_64`, other triples are portable).
+    pub fn parse(s: &str) -> Option<Target> {
+        match s {
+            "portable" => return Some(Target::Portable),
+            "cortex-m-vfma" | "cortex-m4f" | "cortex-m7" | "cortex-m33" | "cortex-m55" => {
+                return Some(Target::ArmVfma)
+            }
+            "x86_64" | "x86-64" => return Some(Target::X86_64),
+            _ => {}
+        }
+        let vfma_arch = ["thumbv7em-", "thumbv8m.main-", "thumbv8.1m.main-"]
+            .iter()
+            .any(|p| s.starts_with(p));
+        if vfma_arch && s.ends_with("eabihf") {
+            Some(Target::ArmVfma)
+        } else if s.starts_with("x86_64-") {
+            Some(Target::X86_64)
+        } else if s.contains('-') {
+            Some(Target::Portable)
+        } else {
+            None
+        }
+    }
+}
+
+/// A compiled model, ready to run: steps over one arena, the weights they read, and the
+/// model's tables.
+pub struct Plan {
+    /// The kernel set the steps were chosen for.
+    pub target: Target,
+    /// The steps, in execution order (one [`NodeInfo`] each, in `nodes`).
+    pub steps: Vec<Step>,
+    /// Weights copied into the model.
+    pub weights: Vec<f32>,
+    /// Weights used in place from a buffer that outlives the model (e.g. in flash).
+    pub segments: Vec<&'static [f32]>,
+    /// Weights the model owns, one block per tensor (moved from the compiler, not copied).
+    pub chunks: Vec<Vec<f32>>,
+    /// Elements of the activation arena.
+    pub arena_len: usize,
+    /// Graph inputs (read where the caller has them: never copied into the arena).
+    pub inputs: Vec<TensorInfo>,
+    /// Graph outputs.
+    pub outputs: Vec<TensorInfo>,
+    /// Where each graph output is when the steps have run.
+    pub output_locs: Vec<Loc>,
+    /// One entry per step.
+    pub nodes: Vec<NodeInfo>,
+    /// Initializers the steps read unchanged: name, shape, location.
+    pub initializers: Vec<(String, Vec<usize>, Loc)>,
+}
+
+impl Plan {
+    /// The read-only operands of a run with `inputs`.
+    pub fn weights<'w>(&'w self, inputs: &'w [&'w [f32]]) -> step::Weights<'w> {
+        step::Weights {
+            owned: &self.weights,
+            segments: &self.segments,
+            chunks: &self.chunks,
+            inputs,
+        }
+    }
+}
