@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use crate::compile;
 use crate::decode;
 use crate::error::Result;
-use crate::plan::{Plan, Target};
+use crate::plan::{format, Plan, Target};
 use crate::runtime::Model;
 
 /// Compiles the bytes of an ONNX file into a plan for `target`. With `keep`, borrowed
@@ -34,6 +34,9 @@ impl Model {
     /// Loads a model from the bytes of an ONNX file or of a compiled plan. The bytes are not
     /// kept.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        if format::is_plan(bytes) {
+            return Model::from_plan(format::read(bytes, None)?);
+        }
         Model::from_plan(compile_plan(bytes, Target::native())?)
     }
 
@@ -41,7 +44,11 @@ impl Model {
     /// before the arena is allocated: the peak heap of a load from a file is then the larger
     /// of compiling (file + decoder + compiler) and the loaded model, not their sum.
     pub fn from_vec(bytes: Vec<u8>) -> Result<Model> {
-        let plan = compile_plan(&bytes, Target::native())?;
+        let plan = if format::is_plan(&bytes) {
+            format::read(&bytes, None)?
+        } else {
+            compile_plan(&bytes, Target::native())?
+        };
         drop(bytes);
         Model::from_plan(plan)
     }
@@ -51,6 +58,9 @@ impl Model {
     /// size in RAM: all of a plan's (its weight section is aligned), and the float weights an
     /// ONNX file stores aligned. Misaligned or folded weights are still copied.
     pub fn from_static(bytes: &'static [u8]) -> Result<Model> {
+        if format::is_plan(bytes) {
+            return Model::from_plan(format::read(bytes, Some(bytes))?);
+        }
         Model::from_plan(compile_onnx(bytes, Target::native(), Some, true)?)
     }
 }

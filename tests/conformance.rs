@@ -117,6 +117,22 @@ fn run_case(dir: &Path) -> Outcome {
             }
         }
     }
+    // The same model through a compiled plan runs bit-identical.
+    let plan = rtonnx::load::compile_plan(&bytes, rtonnx::Target::native())
+        .and_then(|p| rtonnx::plan::format::write(&p));
+    let mut planned = match plan.and_then(|p| Model::from_bytes(&p)) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Failed(format!("plan: {e}")),
+    };
+    let mut again: Vec<Vec<f32>> = outputs.iter().map(|o| vec![0.0; o.len()]).collect();
+    let mut again_refs: Vec<&mut [f32]> = again.iter_mut().map(|v| v.as_mut_slice()).collect();
+    if let Err(e) = planned.run_many(&in_refs, &mut again_refs) {
+        return Outcome::Failed(format!("plan run: {e}"));
+    }
+    let bits = |v: &[Vec<f32>]| -> Vec<u32> { v.iter().flatten().map(|x| x.to_bits()).collect() };
+    if bits(&again) != bits(&outputs) {
+        return Outcome::Failed("the compiled plan's outputs differ from the ONNX path's".into());
+    }
     Outcome::Passed
 }
 

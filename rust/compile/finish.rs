@@ -6,7 +6,7 @@ use super::{Compiled, ConstData, F32Buf};
 use crate::error::{err, ErrorCode, Result};
 use crate::fallible::{exact, push, try_collect};
 use crate::plan::step::Loc;
-use crate::plan::{arena, Plan, Target, TensorInfo};
+use crate::plan::{arena, Plan, Target, TensorInfo, WeightStore};
 
 /// Resolves the compiler's output into a plan: lays out the arena and moves every constant a
 /// step or an output reads, once, into the weight store. `keep` says which borrowed weights
@@ -181,7 +181,7 @@ pub(crate) fn finish<'a>(
     Ok(Plan {
         target,
         steps,
-        weights,
+        weights: WeightStore::Owned(weights),
         segments,
         chunks,
         arena_len: p.arena_len,

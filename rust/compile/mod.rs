@@ -34,8 +34,7 @@ pub const OPSET_RANGE: (i64, i64) = (7, 28);
 /// Lowest and highest IR versions accepted (IR 3 is the first with opset imports; IR 14 is
 /// the newest the ONNX 1.23 tools write; the fields read here are unchanged since IR 3).
 pub const IR_RANGE: (i64, i64) = (3, 14);
-/// Largest number of elements of a tensor computed at load time or planned in the arena.
-pub const MAX_TENSOR_ELEMENTS: usize = 1 << 24;
+pub use crate::plan::MAX_TENSOR_ELEMENTS;
 
 /// Constants computed at load time (folded shape chains, ConstantOfShape, constant
 /// subgraphs) may total the file's length in elements (4x its bytes) plus this many.

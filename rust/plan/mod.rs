@@ -3,15 +3,42 @@
 //! The compiler ([`crate::compile`]) writes a [`Plan`]; the runtime ([`crate::runtime`])
 //! runs one. A plan is a list of [`step::Step`]s whose operands are resolved to ranges of one
 //! activation arena (laid out by [`arena`]) and of the weight store, plus the tables of
-//! graph inputs, outputs and executed nodes.
+//! graph inputs, outputs and executed nodes. [`format`] stores a plan as bytes (an `.rtm`
+//! file) and reads it back, so that a device can run a plan compiled on the host without
+//! carrying the ONNX decoder and compiler.
 
 pub mod arena;
+pub mod format;
 pub mod step;
+pub mod validate;
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use step::{Loc, Step};
+
+/// Largest number of elements of a tensor computed at load time or planned in the arena.
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 24;
+/// Most operands of a step (a Concat of 64 inputs, or a convolution with its scratch).
+pub const MAX_STEP_INPUTS: usize = 65;
+
+/// The weights of a plan: copied into RAM, or used where they lie.
+pub enum WeightStore {
+    /// Owned by the plan.
+    Owned(Vec<f32>),
+    /// In a buffer that lives for the whole program (a plan in flash).
+    Static(&'static [f32]),
+}
+
+impl WeightStore {
+    /// The weights.
+    pub fn as_slice(&self) -> &[f32] {
+        match self {
+            WeightStore::Owned(v) => v,
+            WeightStore::Static(s) => s,
+        }
+    }
+}
 
 /// Name and static shape of a graph input or output.
 #[derive(Clone, Debug, PartialEq)]
@@ -136,8 +163,8 @@ pub struct Plan {
     pub target: Target,
     /// The steps, in execution order (one [`NodeInfo`] each, in `nodes`).
     pub steps: Vec<Step>,
-    /// Weights copied into the model.
-    pub weights: Vec<f32>,
+    /// The weight store (`Loc::Weight` operands index it).
+    pub weights: WeightStore,
     /// Weights used in place from a buffer that outlives the model (e.g. in flash).
     pub segments: Vec<&'static [f32]>,
     /// Weights the model owns, one block per tensor (moved from the compiler, not copied).
@@ -157,10 +184,28 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Bytes of weights held in RAM (copied or computed at load time).
+    pub fn ram_weight_bytes(&self) -> usize {
+        let owned = match &self.weights {
+            WeightStore::Owned(v) => v.len(),
+            WeightStore::Static(_) => 0,
+        };
+        (owned + self.chunks.iter().map(Vec::len).sum::<usize>()) * 4
+    }
+
+    /// Bytes of weights used in place (from a model buffer in flash).
+    pub fn static_weight_bytes(&self) -> usize {
+        let own = match &self.weights {
+            WeightStore::Static(s) => s.len(),
+            WeightStore::Owned(_) => 0,
+        };
+        (own + self.segments.iter().map(|s| s.len()).sum::<usize>()) * 4
+    }
+
     /// The read-only operands of a run with `inputs`.
     pub fn weights<'w>(&'w self, inputs: &'w [&'w [f32]]) -> step::Weights<'w> {
         step::Weights {
-            owned: &self.weights,
+            owned: self.weights.as_slice(),
             segments: &self.segments,
             chunks: &self.chunks,
             inputs,

@@ -156,12 +156,7 @@ impl Model {
         inputs: &[&[f32]],
         mut profile: Option<(&mut dyn FnMut() -> u32, &mut [u32])>,
     ) -> Result<()> {
-        let weights = Weights {
-            owned: &self.plan.weights,
-            segments: &self.plan.segments,
-            chunks: &self.plan.chunks,
-            inputs,
-        };
+        let weights = self.plan.weights(inputs);
         let mut t0 = profile.as_mut().map_or(0, |(clock, _)| clock());
         for (i, step) in self.plan.steps.iter().enumerate() {
             step.execute(&mut self.arena, weights)?;
@@ -229,20 +224,15 @@ impl Model {
     }
     /// Bytes of weights copied into the model (RAM).
     pub fn weight_bytes(&self) -> usize {
-        (self.plan.weights.len() + self.plan.chunks.iter().map(Vec::len).sum::<usize>()) * 4
+        self.plan.ram_weight_bytes()
     }
     /// Bytes of weights used in place from the model buffer (see [`Model::from_static`]).
     pub fn static_weight_bytes(&self) -> usize {
-        self.plan.segments.iter().map(|s| s.len() * 4).sum()
+        self.plan.static_weight_bytes()
     }
 
     fn weight_view(&self) -> Weights<'_> {
-        Weights {
-            owned: &self.plan.weights,
-            segments: &self.plan.segments,
-            chunks: &self.plan.chunks,
-            inputs: &[],
-        }
+        self.plan.weights(&[])
     }
     /// Multiply-accumulates per inference.
     pub fn total_macs(&self) -> u64 {

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+
+mod compile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rtonnx::mnist::{self, MnistSet};
 use rtonnx::Model;
@@ -23,14 +25,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Compile an ONNX model into a plan (`.rtm`) that a device runs without the ONNX loader.
+    Compile {
+        /// The ONNX model file.
+        model: PathBuf,
+        /// The output file (default: the model's name with `.rtm`, or `.c` with `--emit c`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The kernel set to compile for: `portable`, `cortex-m-vfma` (Cortex-M4F/M7/M33/M55
+        /// with hard float), `x86_64`, or a Rust target triple such as thumbv7em-none-eabihf.
+        /// Default: this machine's.
+        #[arg(long, value_parser = parse_target)]
+        target: Option<rtonnx::Target>,
+        /// What to write.
+        #[arg(long, value_enum, default_value_t = compile::Emit::Rtm)]
+        emit: compile::Emit,
+    },
     /// Print the compiled plan: per step op, name, output shape, params and MACs; totals.
     Info {
-        /// The ONNX model file.
+        /// The model file (ONNX or compiled plan).
         model: PathBuf,
     },
     /// Classify one MNIST test digit: ASCII art, the ten probabilities, the prediction.
     Run {
-        /// The ONNX model file.
+        /// The model file (ONNX, or a plan written by `rtonnx compile`).
         model: PathBuf,
         /// Directory with t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz].
         #[arg(long)]
@@ -41,7 +59,7 @@ enum Command {
     },
     /// Accuracy over the MNIST test set.
     Eval {
-        /// The ONNX model file.
+        /// The model file (ONNX, or a plan written by `rtonnx compile`).
         model: PathBuf,
         /// Directory with the t10k files.
         #[arg(long)]
@@ -55,7 +73,7 @@ enum Command {
     },
     /// Median, minimum and mean latency of one inference.
     Bench {
-        /// The ONNX model file.
+        /// The model file (ONNX, or a plan written by `rtonnx compile`).
         model: PathBuf,
         /// Timed inferences.
         #[arg(long, default_value_t = 2000)]
@@ -80,6 +98,12 @@ enum Command {
         #[arg(long)]
         whole_loop: bool,
     },
+}
+
+fn parse_target(s: &str) -> Result<rtonnx::Target, String> {
+    rtonnx::Target::parse(s).ok_or_else(|| {
+        format!("unknown target '{s}': use portable, cortex-m-vfma, x86_64 or a Rust target triple")
+    })
 }
 
 fn default_mnist() -> PathBuf {
@@ -337,6 +361,21 @@ fn bench(model: &Path, o: BenchOptions) -> Result<(), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Compile {
+            model,
+            output,
+            target,
+            emit,
+        } => {
+            let ext = if emit == compile::Emit::C { "c" } else { "rtm" };
+            let out = output.unwrap_or_else(|| model.with_extension(ext));
+            compile::run(
+                &model,
+                &out,
+                target.unwrap_or(rtonnx::Target::native()),
+                emit,
+            )
+        }
         Command::Info { model } => info(&model),
         Command::Run {
             model,
