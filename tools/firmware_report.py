@@ -22,6 +22,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cro
 import map_sizes  # noqa: E402
 
 
+# Where the firmware loads the model from: flash copied (onnx_model_load_from_memory), flash
+# in place (onnx_model_load_static), a host file (onnx_model_load); with its load measurement.
+SOURCES = ('flash', 'static', 'file')
+LOADS = {'flash': 'load-memory', 'static': 'load-static', 'file': 'load-file'}
+
+
 def parse_log(text):
     results = {}  # (source, index) -> (label, predicted, probs)
     measures = []  # (name, fields)
@@ -134,7 +140,7 @@ def main():
     model = os.path.basename(args.model)
     print('== %s' % model)
     images = sorted({i for (_, i) in results})
-    for source in ('flash', 'file'):
+    for source in SOURCES:
         got = {i: results[(source, i)] for (s, i) in results if s == source}
         if not got:
             failures.append('no results for the model loaded from %s' % source)
@@ -149,9 +155,11 @@ def main():
                                     (source, i, pred, reference.get(i)))
     flash = {i: results[('flash', i)] for (s, i) in results if s == 'flash'}
     file_ = {i: results[('file', i)] for (s, i) in results if s == 'file'}
-    for i in images:
-        if i in flash and i in file_ and flash[i] != file_[i]:
-            failures.append('image %d: flash and file models disagree' % i)
+    for other in ('static', 'file'):
+        got = {i: results[(other, i)] for (s, i) in results if s == other}
+        for i in images:
+            if i in flash and i in got and flash[i] != got[i]:
+                failures.append('image %d: flash and %s models disagree' % (i, other))
     for key in ('error-path missing-file', 'error-path empty-buffer'):
         if info.get(key) != 'ok':
             failures.append('%s: %s' % (key, info.get(key)))
@@ -182,7 +190,8 @@ def main():
             failures.append('outputs differ from onnxruntime by %.3g' % worst)
 
     runs = {k: v for k, v in exact.items() if k.startswith('run-flash-')}
-    runs_file = {k: v for k, v in exact.items() if k.startswith('run-file-')}
+    runs_other = {src: {k: v for k, v in exact.items() if k.startswith('run-%s-' % src)}
+                  for src in ('static', 'file')}
     summary = {'model': model}
     if runs:
         insns = sorted(v['insns'] - helper for v in runs.values())
@@ -198,15 +207,16 @@ def main():
               % (summary['insns_per_inference_median'], insns[0], insns[-1]))
         print('  (SysTick x 40 under -icount shift=0: median %d)' %
               summary['systick_estimate_median'])
-        if runs_file:
-            same = sorted(v['insns'] - helper for v in runs_file.values()) == insns
-            print('  same counts with the model loaded from the file: %s' % ('yes' if same
-                                                                            else 'no'))
+        for src, how in (('static', 'used in place from flash'), ('file', 'loaded from the file')):
+            if runs_other[src]:
+                same = sorted(v['insns'] - helper for v in runs_other[src].values()) == insns
+                print('  same counts with the model %s: %s' % (how, 'yes' if same else 'no'))
         print('  allocations during inference: %d; stack high-water of an inference: %d B' % (
             summary['heap_calls_per_inference'], summary['stack_per_inference']))
         if summary['heap_calls_per_inference'] != 0:
             failures.append('onnx_run allocated memory')
-    for name, key in (('load-memory', 'load_memory'), ('load-file', 'load_file')):
+    for name, key in (('load-memory', 'load_memory'), ('load-static', 'load_static'),
+                      ('load-file', 'load_file')):
         if name in exact:
             v = exact[name]
             summary[key + '_insns'] = v['insns'] - helper
@@ -214,8 +224,9 @@ def main():
             summary[key + '_stack'] = v['stack']
             print('  %-11s instructions %d, peak heap %d B (bytes requested), stack %d B' % (
                 name, v['insns'] - helper, v['heap_peak'], v['stack']))
-    first = {'flash': min(runs, default=None), 'file': min(runs_file, default=None)}
-    for src, load in (('flash', 'load-memory'), ('file', 'load-file')):
+    first = {'flash': min(runs, default=None)}
+    first.update({src: min(r, default=None) for src, r in runs_other.items()})
+    for src, load in LOADS.items():
         if load in exact and first[src]:
             # What the load keeps stays allocated while the model runs.
             peak = max(exact[load]['heap_peak'],

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds the Cortex-M4F test firmware (firmware/mps2-an386) around the thumbv7em-none-eabihf
 # staticlib, runs it under QEMU's mps2-an386 with semihosting, and checks that it predicts the
-# same digits as the host for every bundled test image, with the model loaded from flash and
-# from a host file. Prints exact instruction counts (a TCG plugin of ours), SysTick estimates,
+# same digits as the host for every bundled test image, for each model as its ONNX file and as
+# the plan `rtonnx compile --target cortex-m-vfma` makes of it, loaded from flash (copied and
+# in place) and from a host file. Prints exact instruction counts (a TCG plugin of ours), SysTick estimates,
 # peak heap, stack high-water, flash and RAM.
 #
 # usage: tools/firmware_test.sh [MODEL.onnx ...]   (default: both keras2onnx models, our
 #        mnist-sm and mnist-cnn, and the generated kernel-coverage model)
 # env:   RTONNX_SHARED (default ../shared), CARGO_TARGET_DIR (default target/),
-#        RTONNX_CLI (host rtonnx binary used as the reference; built here when unset),
+#        RTONNX_CLI (host rtonnx binary: compiles the plans and is the reference; built here
+#        when unset),
 #        FIRMWARE_TIMEOUT (seconds per QEMU run, default 120),
 #        RTONNX_PYTHON (Python for the onnxruntime fallback reference; default .venv's, else
 #        python3), RTONNX_OPT_LEVEL (override the device profile's opt-level 2, e.g. 3, s or
@@ -94,52 +96,67 @@ INDICES=(0 1 2 3 4 5 6 7 8 9)
 IMAGES=$OUT/mnist_test_images.h
 python3 firmware/mps2-an386/gen_images.py "$IMAGES" "${INDICES[@]}"
 
-if [ -z "${RTONNX_CLI:-}" ] && cargo build --release --locked -q --bin rtonnx 2>/dev/null; then
+# The host tool compiles the plans (and is the reference of the predictions).
+if [ -z "${RTONNX_CLI:-}" ]; then
+    cargo build --release --locked -q --bin rtonnx
     export RTONNX_CLI=$CARGO_TARGET_DIR/release/rtonnx
 fi
 
 # --- one firmware per model ---------------------------------------------------------------
 status=0
 seen=" "
-# name<TAB>model path per line, for tools/bench/figures.py.
+# name<TAB>ONNX model path<TAB>onnx|plan per line, for tools/bench/figures.py.
 INDEX=$OUT/index.tsv
 : >"$INDEX"
 for model in "${MODELS[@]}"; do
     model=$(cd "$(dirname "$model")" && pwd)/$(basename "$model")
-    name=$(basename "$model" .onnx)
+    base=$(basename "$model" .onnx)
     # Two models of the same file name (ours and keras2onnx's mnist-sm): tell them apart.
-    case "$seen" in *" $name "*) name="$name-$(basename "$(dirname "$model")")" ;; esac
-    seen="$seen$name "
-    printf '%s\t%s\n' "$name" "$model" >>"$INDEX"
-    dir=$OUT/$name
-    mkdir -p "$dir"
-    make -s -C firmware/mps2-an386 BUILD="$dir" LIB="$LIB" MODEL="$model" IMAGES="$IMAGES" \
-        "$dir/firmware.elf" >/dev/null
-    cp "$model" "$dir/model.onnx"
-    elf=$dir/firmware.elf
-    begin=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_begin" {print $1}')
-    end=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_end" {print $1}')
-    mark=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_mark" {print $1}')
-    "$PY" tools/host_predictions.py "$model" "$dir/reference.json" "${INDICES[@]}"
+    case "$seen" in *" $base "*) base="$base-$(basename "$(dirname "$model")")" ;; esac
+    seen="$seen$base "
+    # Each model twice: the ONNX file, and the plan the host compiles from it for this target.
+    for kind in onnx plan; do
+        name=$base
+        [ $kind = plan ] && name=$base-plan
+        printf '%s\t%s\t%s\n' "$name" "$model" "$kind" >>"$INDEX"
+        dir=$OUT/$name
+        mkdir -p "$dir"
+        if [ $kind = onnx ]; then
+            file=model.onnx
+            cp "$model" "$dir/$file"
+        else
+            file=model.rtm
+            echo "firmware_test: rtonnx compile $(basename "$model") -o $name/$file --target cortex-m-vfma"
+            "$RTONNX_CLI" compile "$model" -o "$dir/$file" --target cortex-m-vfma
+        fi
+        make -s -C firmware/mps2-an386 BUILD="$dir" LIB="$LIB" MODEL="$dir/$file" IMAGES="$IMAGES" \
+            "$dir/firmware.elf" >/dev/null
+        elf=$dir/firmware.elf
+        begin=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_begin" {print $1}')
+        end=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_end" {print $1}')
+        mark=0x$(arm-none-eabi-nm "$elf" | awk '$3 == "icount_mark" {print $1}')
+        # The reference is the ONNX file's, for the plan too.
+        "$PY" tools/host_predictions.py "$model" "$dir/reference.json" "${INDICES[@]}"
 
-    echo "firmware_test: qemu-system-arm -M mps2-an386 -semihosting -nographic -icount shift=0" \
-        "-kernel $name/firmware.elf -append model.onnx"
-    rc=0
-    (cd "$dir" && timeout "$TIMEOUT" qemu-system-arm -M mps2-an386 -nographic -semihosting \
-        -icount shift=0 -plugin "$OUT/libicount.so,begin=$begin,end=$end,mark=$mark,out=icount.txt" \
-        -kernel firmware.elf -append model.onnx </dev/null >log.txt 2>&1) || rc=$?
-    sed 's/^/  | /' "$dir/log.txt"
-    if [ $rc -ne 0 ]; then
-        echo "firmware_test: $name: QEMU exited with $rc$([ $rc = 124 ] && echo ' (timeout)')"
-        status=1
-    fi
-    python3 tools/firmware_report.py --log "$dir/log.txt" --icount "$dir/icount.txt" \
-        --model "$model" --map "$dir/firmware.map" --elf "$elf" \
-        --reference "$dir/reference.json" --summary-json "$dir/summary.json" || status=1
-    if [ "$seen" = " $name " ]; then
-        echo "  code and read-only data in the firmware by module (arm-none-eabi-nm):"
-        python3 tools/cross/symbol_sizes.py "$elf" 2 | sed 's/^/    /'
-    fi
+        echo "firmware_test: qemu-system-arm -M mps2-an386 -semihosting -nographic -icount shift=0" \
+            "-kernel $name/firmware.elf -append $file"
+        rc=0
+        (cd "$dir" && timeout "$TIMEOUT" qemu-system-arm -M mps2-an386 -nographic -semihosting \
+            -icount shift=0 -plugin "$OUT/libicount.so,begin=$begin,end=$end,mark=$mark,out=icount.txt" \
+            -kernel firmware.elf -append $file </dev/null >log.txt 2>&1) || rc=$?
+        sed 's/^/  | /' "$dir/log.txt"
+        if [ $rc -ne 0 ]; then
+            echo "firmware_test: $name: QEMU exited with $rc$([ $rc = 124 ] && echo ' (timeout)')"
+            status=1
+        fi
+        python3 tools/firmware_report.py --log "$dir/log.txt" --icount "$dir/icount.txt" \
+            --model "$dir/$file" --map "$dir/firmware.map" --elf "$elf" \
+            --reference "$dir/reference.json" --summary-json "$dir/summary.json" || status=1
+        if [ "$seen" = " $base " ] && [ $kind = onnx ]; then
+            echo "  code and read-only data in the firmware by module (arm-none-eabi-nm):"
+            python3 tools/cross/symbol_sizes.py "$elf" 2 | sed 's/^/    /'
+        fi
+    done
 done
 
 if [ $status -eq 0 ]; then

@@ -3,10 +3,11 @@
  * (load a model, run it on the bundled MNIST test digits, print the predictions) without
  * RT-Thread, plus measurements.
  *
- * The model is loaded twice: from flash (linked in by model.S) with
- * onnx_model_load_from_memory, and from a host file through semihosting with onnx_model_load
- * (newlib's open/read reach the host through semihosting.c). The host path is QEMU's -append
- * text (default "mnist-sm.onnx").
+ * The model (an ONNX file or a compiled plan, `rtonnx compile`) is loaded three times: from
+ * flash (linked in by model.S) with onnx_model_load_from_memory (copied) and with
+ * onnx_model_load_static (used in place), and from a host file through semihosting with
+ * onnx_model_load (newlib's open/read reach the host through semihosting.c). The host path is
+ * QEMU's -append text (default "mnist-sm.onnx").
  *
  * Lines for tools/firmware_test.sh:
  *   result SOURCE image INDEX label L predicted P probs P0 .. P9   (probabilities x 1e6)
@@ -240,7 +241,23 @@ int main(void)
         onnx_model_free(model);
     }
 
-    /* 2. The model from a host file (semihosting). */
+    /* 2. The model in flash, used in place (a plan's weights and tables; an ONNX file's
+     * aligned weights). */
+    measure_start(&m);
+    model = onnx_model_load_static(rtonnx_model_start, model_len);
+    measure_end(&m, "load-static");
+    if (model == NULL)
+    {
+        printf("firmware: loading the model in place from flash failed\n");
+        failures++;
+    }
+    else
+    {
+        failures += run_images(model, "static");
+        onnx_model_free(model);
+    }
+
+    /* 3. The model from a host file (semihosting). */
     measure_start(&m);
     model = onnx_model_load(host_path);
     measure_end(&m, "load-file");
@@ -255,7 +272,7 @@ int main(void)
         onnx_model_free(model);
     }
 
-    /* 3. Error paths: a missing file and an empty buffer are reported, not crashes. */
+    /* 4. Error paths: a missing file and an empty buffer are reported, not crashes. */
     model = onnx_model_load("no-such-model.onnx");
     printf("error-path missing-file %s\n", model == NULL ? "ok" : "FAILED");
     failures += model != NULL;
