@@ -8,7 +8,7 @@ usage: python3 tools/bench/figures.py [--write-readme] [--json-out FILE]
 Reads what the two benchmarks wrote, and measures nothing itself:
 
 * the Cortex-M4F firmware test (`tools/firmware_test.sh`): `target/firmware/index.tsv` (firmware
-  name and model path) and each firmware's `summary.json` (exact instruction counts from the
+  name, model path, and whether the firmware carries the ONNX file or its compiled plan) and each firmware's `summary.json` (exact instruction counts from the
   icount plugin, peak heap from the counting malloc wrapper, stack high-water, library text),
   plus the code by module of the first firmware (`tools/cross/symbol_sizes.py`'s grouping);
 * the host benchmark (`tools/bench/host_bench.py`): `tools/bench/host_bench.json`.
@@ -83,14 +83,19 @@ def load_firmware():
         raise SystemExit(f"{index} is missing: run bash tools/firmware_test.sh first")
     out = {}
     for line in index.read_text().splitlines():
-        name, model = line.split("\t", 1)
+        # name, ONNX model path, and "onnx" or "plan" (the firmware of its compiled plan).
+        name, model, kind = (line.split("\t") + ["onnx"])[:3]
         key = key_of(model)
         summary = FIRMWARE / name / "summary.json"
         if key in ORDER and summary.exists():
             s = json.loads(summary.read_text())
             s["elf"] = str(FIRMWARE / name / "firmware.elf")
-            out[key] = s
-    return out
+            s["file_bytes"] = (FIRMWARE / name / ("model.rtm" if kind == "plan" else "model.onnx")).stat().st_size
+            if kind == "plan":
+                out.setdefault(key, {})["plan"] = s
+            else:
+                out.setdefault(key, {}).update(s)
+    return {k: v for k, v in out.items() if "model" in v}
 
 
 def modules(elf):
@@ -185,6 +190,25 @@ def render(fw, host):
     out.append(row("stack high-water, inference / load from memory",
                    lambda k, o: "—" if o else
                    f"{fw[k]['stack_per_inference']:,} / {fw[k]['load_memory_stack']:,} B"))
+    # The same models as plans compiled on the host (`rtonnx compile --target cortex-m-vfma`).
+    plan = lambda k: fw[k]["plan"]  # noqa: E731
+    out.append(row("plan (`rtonnx compile`) file size / ONNX file size",
+                   lambda k, o: "—" if o else f"{plan(k)['file_bytes']:,} / {fw[k]['file_bytes']:,} B"))
+    out.append(row("plan: Cortex-M4F instructions per inference",
+                   lambda k, o: "—" if o else n(plan(k)["insns_per_inference_median"])))
+    out.append(row("plan in flash, in place (`onnx_model_load_static`): instructions to load",
+                   lambda k, o: "—" if o else n(plan(k)["load_static_insns"]), "2,000 (3,000 mnist-cnn)"))
+    out.append(row("plan in flash, in place: peak heap, load + one inference",
+                   lambda k, o: "—" if o else n(plan(k)["peak_heap_load_and_inference_static"]),
+                   "arena + 256 B"))
+    out.append(row("plan from a file: instructions to load / peak heap, load + one inference",
+                   lambda k, o: "—" if o else
+                   f"{plan(k)['load_file_insns']:,} / {plan(k)['peak_heap_load_and_inference_file']:,} B",
+                   "plan + arena + 256 B"))
+    out.append(row("plan: stack high-water, inference / load in place / load from a file",
+                   lambda k, o: "—" if o else
+                   f"{plan(k)['stack_per_inference']:,} / {plan(k)['load_static_stack']:,} / "
+                   f"{plan(k)['load_file_stack']:,} B"))
     out.append(row("library text linked into the firmware (LTO, --gc-sections)",
                    lambda k, o: kb(ORIGINAL[k]["code"]) if o else kb(fw[k]["rtonnx_text"]),
                    kb(TARGETS["code"])))
