@@ -186,9 +186,20 @@ int onnx_model_load_from_memory_ex(const uint8_t *data, size_t len, onnx_model_t
 
 /*
  Loads a model whose bytes stay valid and unchanged for as long as the model exists (a
- `const` array in flash, say): aligned float weights are used in place, not copied.
+ `const` array in flash, say): aligned float weights are used in place, not copied. A
+ compiled plan is used in place whole; its checksums are not computed (see
+ `onnx_plan_verify`).
  */
 int onnx_model_load_static_ex(const uint8_t *data, size_t len, onnx_model_t **out, struct onnx_error_t *err_out);
+
+/*
+ Checks a compiled plan's header and both checksums (every byte is read: about a dozen
+ instructions per byte on a Cortex-M4). Copying loads do this themselves;
+ `onnx_model_load_static` does not read the plan whole (its structure is still checked in
+ full), so call this once, e.g. at boot, to detect a damaged plan in flash. Returns 0, or a
+ negative code with details in `err_out` (which may be NULL).
+ */
+int onnx_plan_verify(const uint8_t *data, size_t len, struct onnx_error_t *err_out);
 
 /*
  Loads a model file. Returns NULL on failure (use `onnx_model_load_ex` for the reason).

@@ -270,7 +270,9 @@ pub unsafe extern "C" fn onnx_model_load_from_memory_ex(
 }
 
 /// Loads a model whose bytes stay valid and unchanged for as long as the model exists (a
-/// `const` array in flash, say): aligned float weights are used in place, not copied.
+/// `const` array in flash, say): aligned float weights are used in place, not copied. A
+/// compiled plan is used in place whole; its checksums are not computed (see
+/// `onnx_plan_verify`).
 #[no_mangle]
 pub unsafe extern "C" fn onnx_model_load_static_ex(
     data: *const u8,
@@ -287,6 +289,30 @@ pub unsafe extern "C" fn onnx_model_load_static_ex(
     });
     // SAFETY: forwarded API contract for `out` and `err_out`.
     unsafe { store(out, r, err_out) }
+}
+
+/// Checks a compiled plan's header and both checksums (every byte is read: about a dozen
+/// instructions per byte on a Cortex-M4). Copying loads do this themselves;
+/// `onnx_model_load_static` does not read the plan whole (its structure is still checked in
+/// full), so call this once, e.g. at boot, to detect a damaged plan in flash. Returns 0, or a
+/// negative code with details in `err_out` (which may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn onnx_plan_verify(
+    data: *const u8,
+    len: usize,
+    err_out: *mut onnx_error_t,
+) -> c_int {
+    // SAFETY: forwarded API contract for `data`/`len`.
+    let r = unsafe { bytes(data, len) }.and_then(crate::plan::format::verify);
+    // SAFETY: `err_out` is NULL or points to a writable onnx_error_t (API contract).
+    let e = unsafe { err_out.as_mut() };
+    match r {
+        Ok(()) => {
+            clear(e);
+            ONNX_OK
+        }
+        Err(er) => report(e, &er),
+    }
 }
 
 /// Loads a model file. Returns NULL on failure (use `onnx_model_load_ex` for the reason).

@@ -40,15 +40,16 @@ impl Model {
         Model::from_plan(compile_plan(bytes, Target::native())?)
     }
 
-    /// Loads a model from the bytes of a file read into memory (ONNX or plan), and frees them
-    /// before the arena is allocated: the peak heap of a load from a file is then the larger
-    /// of compiling (file + decoder + compiler) and the loaded model, not their sum.
+    /// Loads a model from the bytes of a file read into memory (ONNX or plan). An ONNX file's
+    /// bytes are freed before the arena is allocated: the peak heap of a load from a file is
+    /// then the larger of compiling (file + decoder + compiler) and the loaded model, not
+    /// their sum. A plan keeps them, and its weights are used there instead of copied.
     pub fn from_vec(bytes: Vec<u8>) -> Result<Model> {
-        let plan = if format::is_plan(&bytes) {
-            format::read(&bytes, None)?
-        } else {
-            compile_plan(&bytes, Target::native())?
-        };
+        if format::is_plan(&bytes) {
+            // The plan keeps the buffer and runs its weights where they lie.
+            return Model::from_plan(format::read_vec(bytes)?);
+        }
+        let plan = compile_plan(&bytes, Target::native())?;
         drop(bytes);
         Model::from_plan(plan)
     }

@@ -235,7 +235,7 @@ fn fold_steps(cx: &mut Ctx<'_>, first_step: usize, first_buffer: usize) -> Resul
     for s in &resolved {
         s.execute(
             &mut arena,
-            crate::plan::step::Weights {
+            &crate::plan::step::Weights {
                 owned: &weights,
                 segments: &[],
                 chunks: &[],

@@ -1,8 +1,8 @@
 //! The plan format: a [`Plan`] as bytes (an `.rtm` file), written by `rtonnx compile` and
 //! read by [`read`] on the device. `docs/plan-format.md` describes the layout; in short:
 //!
-//! - a 64-byte header: magic, format version, target, library version, sizes, and a CRC-32
-//!   of everything but the checksum field;
+//! - a 64-byte header: magic, format version, target, library version, sizes, a CRC-32 of
+//!   the header and tables (its own field excluded) and a CRC-32 of the weight section;
 //! - the tables, as little-endian 32-bit words: graph inputs, outputs, initializers, then
 //!   one record per step (node info, kernel parameters, operands);
 //! - the weights, little-endian f32, starting at a multiple of 16 bytes (every tensor starts
@@ -10,7 +10,10 @@
 //!
 //! A plan is untrusted input: every count, length, offset and kernel parameter is checked
 //! before use ([`super::validate`]), and a plan for another target, format version or library
-//! version is refused with a message that says so.
+//! version is refused with a message that says so. Loads that copy the plan (from a file or
+//! a RAM buffer) also check both checksums; a plan used in place (in flash) is not read
+//! whole at load, so its checksums are checked only by [`verify`]: its structure is still
+//! checked in full, and damaged weights can give wrong numbers but never an unsafe access.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -31,13 +34,15 @@ use crate::ops::MAX_RANK;
 /// The first 8 bytes of every plan.
 pub const MAGIC: [u8; 8] = *b"RTONNXPL";
 /// The format version this library writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Bytes of the header.
 pub const HEADER_LEN: usize = 64;
 /// Alignment of the weight section and of each tensor in it, in bytes.
 pub const WEIGHT_ALIGN: usize = 16;
-/// Offset of the checksum field in the header.
+/// Offset of the header-and-tables checksum in the header.
 const CRC_AT: usize = 20;
+/// Offset of the weight-section checksum in the header.
+const WEIGHTS_CRC_AT: usize = 56;
 
 /// This library's version as the header stores it: `major << 16 | minor << 8 | patch`.
 pub fn library_version() -> u32 {
@@ -193,7 +198,7 @@ fn put_header(w: &mut Writer, plan: &Plan) -> Result<()> {
     w.bytes(&(HEADER_LEN as u16).to_le_bytes())?; // 10
     w.bytes(&[plan.target.code(), 0, 0, 0])?; // 12
     w.word(library_version())?; // 16
-    w.word(0)?; // 20: CRC-32
+    w.word(0)?; // 20: CRC-32 of the header and tables
     w.word(0)?; // 24: total length
     w.usize(plan.arena_len)?; // 28
     w.word(0)?; // 32: weight section offset
@@ -202,7 +207,7 @@ fn put_header(w: &mut Writer, plan: &Plan) -> Result<()> {
     w.usize(plan.outputs.len())?; // 44
     w.usize(plan.initializers.len())?; // 48
     w.usize(plan.steps.len())?; // 52
-    w.word(0)?; // 56: reserved
+    w.word(0)?; // 56: CRC-32 of the weight section
     w.word(0) // 60: reserved
 }
 
@@ -284,12 +289,41 @@ pub fn write(plan: &Plan) -> Result<Vec<u8>> {
         36,
         u32::try_from(map.len).map_err(|_| too_big())?,
     )?;
-    let crc = crc32(&[
-        w.buf.get(..CRC_AT).unwrap_or(&[]),
-        w.buf.get(CRC_AT + 4..).unwrap_or(&[]),
-    ]);
-    set_word(&mut w.buf, CRC_AT, crc)?;
+    seal(&mut w.buf)?;
     Ok(w.buf)
+}
+
+/// The little-endian word at byte `at`.
+fn word_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_le_bytes(b))
+}
+
+/// The two checksums of a plan whose header sizes are in place: (header and tables, weights).
+fn checksums(bytes: &[u8]) -> Result<(u32, u32)> {
+    let weights_off = word_at(bytes, 32)
+        .map(|w| w as usize)
+        .filter(|&off| off >= HEADER_LEN && off <= bytes.len())
+        .ok_or_else(|| malformed("plan: weight section"))?;
+    let (tables, weights) = bytes.split_at(weights_off);
+    let head = tables.get(..CRC_AT).unwrap_or(&[]);
+    let rest = tables.get(CRC_AT + 4..).unwrap_or(&[]);
+    Ok((crc32(&[head, rest]), crc32(&[weights])))
+}
+
+/// Writes the checksums of a plan (after its header sizes): `write` does this last, and tools
+/// that edit a plan (tests, fuzzers) call it to make an edited plan pass the checksum test.
+pub fn seal(bytes: &mut [u8]) -> Result<()> {
+    let (_, weights) = checksums(bytes)?;
+    set_word(bytes, WEIGHTS_CRC_AT, weights)?;
+    let (tables, _) = checksums(bytes)?;
+    set_word(bytes, CRC_AT, tables)
+}
+
+/// Checks a plan's header and both checksums (what a copying load checks; a plan used in
+/// place is checked by this only when the caller asks, as it reads every byte).
+pub fn verify(bytes: &[u8]) -> Result<()> {
+    header(bytes, true).map(|_| ())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -959,7 +993,8 @@ struct Header {
     counts: [usize; 4],
 }
 
-fn header(bytes: &[u8]) -> Result<Header> {
+/// Reads and checks the header; with `checksums`, both checksums too.
+fn header(bytes: &[u8], checksums_too: bool) -> Result<Header> {
     if !is_plan(bytes) {
         return Err(malformed("not a compiled plan"));
     }
@@ -972,9 +1007,9 @@ fn header(bytes: &[u8]) -> Result<Header> {
         return Err(err(
             ErrorCode::NotSupported,
             if version > VERSION {
-                "plan format newer than this library reads (version 1): update the library or recompile the plan"
+                "plan format newer than this library reads (version 2): update the library or recompile the plan"
             } else {
-                "plan format older than this library reads (version 1): recompile the plan"
+                "plan format older than this library reads (version 2): recompile the plan"
             },
         ));
     }
@@ -994,12 +1029,19 @@ fn header(bytes: &[u8]) -> Result<Header> {
     if total < bytes.len() {
         return Err(malformed("bytes after the end of the plan"));
     }
-    let want = crc32(&[
-        bytes.get(..CRC_AT).unwrap_or(&[]),
-        bytes.get(CRC_AT + 4..).unwrap_or(&[]),
-    ]);
-    if crc != want {
-        return Err(malformed("plan checksum mismatch (the file is damaged)"));
+    if checksums_too {
+        let weights_crc = word_at(bytes, WEIGHTS_CRC_AT);
+        let (tables, weights) = checksums(bytes)?;
+        if crc != tables {
+            return Err(malformed(
+                "plan checksum mismatch in its header or tables (the file is damaged)",
+            ));
+        }
+        if weights_crc != Some(weights) {
+            return Err(malformed(
+                "plan checksum mismatch in its weights (the file is damaged)",
+            ));
+        }
     }
     if lib != library_version() {
         return Err(err(
@@ -1043,44 +1085,66 @@ fn header(bytes: &[u8]) -> Result<Header> {
     })
 }
 
-/// Views little-endian f32 bytes as floats where they lie, when they are aligned.
-fn f32_view(bytes: &'static [u8]) -> Option<&'static [f32]> {
-    if cfg!(target_endian = "big")
-        || bytes.len() % 4 != 0
-        || (bytes.as_ptr() as usize) % core::mem::align_of::<f32>() != 0
-    {
-        return None;
-    }
-    // SAFETY: the pointer is aligned for f32 (checked above), `len / 4` floats cover exactly
-    // the bytes (the length is a multiple of 4), they live for the whole program, and every
-    // bit pattern is a valid f32.
-    Some(unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) })
-}
-
-/// Reads and checks a plan. With `in_place` (the same bytes, living for the whole program,
-/// e.g. in flash), the weights are used where they lie; otherwise they are copied.
-pub fn read(bytes: &[u8], in_place: Option<&'static [u8]>) -> Result<Plan> {
-    let h = header(bytes)?;
+/// The weight section of a checked header, copied.
+fn copy_weights(bytes: &[u8], h: &Header) -> Result<WeightStore> {
     let section = bytes
         .get(h.weights_off..h.total)
         .ok_or_else(|| malformed("plan: weight section"))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(h.weights_len)?;
+    v.extend(section.chunks_exact(4).map(|c| {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(c);
+        f32::from_le_bytes(a)
+    }));
+    Ok(WeightStore::Owned(v))
+}
+
+/// Reads and checks a plan. With `in_place` (the same bytes, living for the whole program,
+/// e.g. in flash), the weights are used where they lie and the checksums are not computed
+/// (see the module's notes); otherwise both checksums are checked and the weights copied.
+pub fn read(bytes: &[u8], in_place: Option<&'static [u8]>) -> Result<Plan> {
+    let h = header(bytes, in_place.is_none())?;
     let weights = match in_place
         .filter(|s| s.as_ptr() == bytes.as_ptr())
         .and_then(|s| s.get(h.weights_off..h.total))
-        .and_then(f32_view)
+        .and_then(super::f32_view)
     {
         Some(s) => WeightStore::Static(s),
-        None => {
-            let mut v = Vec::new();
-            v.try_reserve_exact(h.weights_len)?;
-            v.extend(section.chunks_exact(4).map(|c| {
-                let mut a = [0u8; 4];
-                a.copy_from_slice(c);
-                f32::from_le_bytes(a)
-            }));
-            WeightStore::Owned(v)
-        }
+        None => copy_weights(bytes, &h)?,
     };
+    read_tables(bytes, h, weights)
+}
+
+/// Reads and checks a plan held in a buffer of its own (e.g. read from a file), checksums
+/// included. The buffer is kept and its weights used where they lie when they are aligned
+/// for f32, so the weights are not in RAM twice; otherwise they are copied and it is freed.
+pub fn read_vec(bytes: Vec<u8>) -> Result<Plan> {
+    let h = header(&bytes, true)?;
+    let range = h.weights_off..h.total;
+    let aligned = bytes.get(range.clone()).and_then(super::f32_view).is_some();
+    if !aligned {
+        let weights = copy_weights(&bytes, &h)?;
+        return read_tables(&bytes, h, weights);
+    }
+    // The tables are read from the buffer before it moves into the weight store (moving a
+    // Vec does not move its heap block, so the aligned view stays valid).
+    let (mut plan, packed) = parse_tables(&bytes, h, WeightStore::Owned(Vec::new()))?;
+    plan.weights = WeightStore::in_buffer(bytes, range)?;
+    validate::check(&plan)?;
+    specialise(plan, &packed)
+}
+
+/// Reads the tables of a plan whose header `h` is checked, over `weights`, and checks it.
+fn read_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<Plan> {
+    let (plan, packed) = parse_tables(bytes, h, weights)?;
+    validate::check(&plan)?;
+    specialise(plan, &packed)
+}
+
+/// Reads the tables of a plan whose header `h` is checked, over `weights`, unchecked; with
+/// the indices of the steps to pack for the x86-64 kernel.
+fn parse_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<(Plan, Vec<usize>)> {
     let tables = bytes
         .get(..h.weights_off)
         .ok_or_else(|| malformed("plan: tables"))?;
@@ -1179,8 +1243,7 @@ pub fn read(bytes: &[u8], in_place: Option<&'static [u8]>) -> Result<Plan> {
         nodes,
         initializers,
     };
-    validate::check(&plan)?;
-    specialise(plan, &packed)
+    Ok((plan, packed))
 }
 
 /// Packs the steps the compiler chose the x86-64 AVX2 kernel for (`packed`: their indices).

@@ -15,6 +15,7 @@ pub mod validate;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::error::{err, ErrorCode, Result};
 use step::{Loc, Step};
 
 /// Largest number of elements of a tensor computed at load time or planned in the arena.
@@ -28,6 +29,14 @@ pub enum WeightStore {
     Owned(Vec<f32>),
     /// In a buffer that lives for the whole program (a plan in flash).
     Static(&'static [f32]),
+    /// In the plan's own bytes, kept by the model (a plan read from a file): `range` is the
+    /// weight section, aligned for f32 (checked by [`WeightStore::in_buffer`]).
+    InBuffer {
+        /// The plan file's bytes.
+        bytes: Vec<u8>,
+        /// The weight section within them.
+        range: core::ops::Range<usize>,
+    },
 }
 
 impl WeightStore {
@@ -36,8 +45,33 @@ impl WeightStore {
         match self {
             WeightStore::Owned(v) => v,
             WeightStore::Static(s) => s,
+            WeightStore::InBuffer { bytes, range } => {
+                bytes.get(range.clone()).and_then(f32_view).unwrap_or(&[])
+            }
         }
     }
+
+    /// The weights in `range` of `bytes`, used where they lie: refused unless aligned.
+    pub fn in_buffer(bytes: Vec<u8>, range: core::ops::Range<usize>) -> Result<WeightStore> {
+        if bytes.get(range.clone()).and_then(f32_view).is_none() {
+            return Err(err(ErrorCode::InvalidArgument, "weights not aligned"));
+        }
+        Ok(WeightStore::InBuffer { bytes, range })
+    }
+}
+
+/// Views little-endian f32 bytes as floats where they lie, when they are aligned.
+pub(crate) fn f32_view(bytes: &[u8]) -> Option<&[f32]> {
+    if cfg!(target_endian = "big")
+        || bytes.len() % 4 != 0
+        || (bytes.as_ptr() as usize) % core::mem::align_of::<f32>() != 0
+    {
+        return None;
+    }
+    // SAFETY: the pointer is aligned for f32 (checked above), `len / 4` floats cover exactly
+    // the bytes (the length is a multiple of 4) and borrow them for as long as `bytes`, and
+    // every bit pattern is a valid f32.
+    Some(unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) })
 }
 
 /// Name and static shape of a graph input or output.
@@ -188,6 +222,7 @@ impl Plan {
     pub fn ram_weight_bytes(&self) -> usize {
         let owned = match &self.weights {
             WeightStore::Owned(v) => v.len(),
+            WeightStore::InBuffer { bytes, .. } => bytes.len() / 4,
             WeightStore::Static(_) => 0,
         };
         (owned + self.chunks.iter().map(Vec::len).sum::<usize>()) * 4
@@ -197,7 +232,7 @@ impl Plan {
     pub fn static_weight_bytes(&self) -> usize {
         let own = match &self.weights {
             WeightStore::Static(s) => s.len(),
-            WeightStore::Owned(_) => 0,
+            WeightStore::Owned(_) | WeightStore::InBuffer { .. } => 0,
         };
         (own + self.segments.iter().map(|s| s.len()).sum::<usize>()) * 4
     }

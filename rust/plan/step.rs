@@ -314,7 +314,7 @@ struct Split<'s> {
     after: &'s [f32],
     out_start: usize,
     out_end: usize,
-    weights: Weights<'s>,
+    weights: &'s Weights<'s>,
 }
 
 impl<'s> Split<'s> {
@@ -341,7 +341,8 @@ impl<'s> Split<'s> {
 
 impl Step {
     /// Runs the step over `arena` (activations) and `weights`.
-    pub fn execute(&self, arena: &mut [f32], weights: Weights<'_>) -> Result<()> {
+    /// (`weights` by reference: a step call then passes one pointer, not the four slices.)
+    pub fn execute(&self, arena: &mut [f32], weights: &Weights<'_>) -> Result<()> {
         let (is_arena, out_off, out_len) = range(self.output)?;
         if !is_arena {
             return Err(err(
@@ -524,7 +525,7 @@ impl Step {
         act: Activation,
         pool: Option<(&Pool2d, bool)>,
         arena: &mut [f32],
-        weights: Weights<'_>,
+        weights: &Weights<'_>,
         out_off: usize,
         out_len: usize,
     ) -> Result<()> {

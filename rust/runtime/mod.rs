@@ -159,7 +159,7 @@ impl Model {
         let weights = self.plan.weights(inputs);
         let mut t0 = profile.as_mut().map_or(0, |(clock, _)| clock());
         for (i, step) in self.plan.steps.iter().enumerate() {
-            step.execute(&mut self.arena, weights)?;
+            step.execute(&mut self.arena, &weights)?;
             if let Some((clock, ticks)) = profile.as_mut() {
                 let t1 = clock();
                 if let Some(slot) = ticks.get_mut(i) {

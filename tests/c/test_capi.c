@@ -227,6 +227,31 @@ static void test_truncations(const char *path) {
     free(b);
 }
 
+/* onnx_plan_verify: a plan passes, a damaged copy (one weight bit) fails with its message but
+ * still loads in place (its structure is intact), and an ONNX file is not a plan. */
+static void test_plan_verify(const char *plan_path, const char *onnx_path) {
+    size_t len, onnx_len;
+    unsigned char *b = read_all(plan_path, &len);
+    unsigned char *o = read_all(onnx_path, &onnx_len);
+    onnx_error_t e;
+    CHECK(b != NULL && o != NULL && len > 64);
+    if (!b || !o) return;
+    CHECK(onnx_plan_verify(b, len, &e) == ONNX_OK && e.code == 0);
+    CHECK(onnx_plan_verify(b, len, NULL) == ONNX_OK);
+    b[len - 2] ^= 0x40;
+    CHECK(onnx_plan_verify(b, len, &e) == ONNX_ERR_MALFORMED && strstr(e.message, "checksum") != NULL);
+    onnx_model_t *m = NULL;
+    CHECK(onnx_model_load_from_memory_ex(b, len, &m, &e) == ONNX_ERR_MALFORMED && m == NULL);
+    m = onnx_model_load_static(b, len);
+    CHECK(m != NULL);
+    onnx_model_free(m);
+    CHECK(onnx_plan_verify(o, onnx_len, &e) == ONNX_ERR_MALFORMED && strstr(e.message, "not a compiled plan"));
+    CHECK(onnx_plan_verify(NULL, 4, &e) == ONNX_ERR_NULL_POINTER);
+    printf("%s: onnx_plan_verify checked\n", plan_path);
+    free(b);
+    free(o);
+}
+
 /* ---- errors and strerror -------------------------------------------------------------- */
 
 static void test_errors(const char *tmp) {
@@ -576,7 +601,7 @@ static float *read_reference(const char *repo, const char *name) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s SHARED_DIR REPO_DIR TMP_DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s SHARED_DIR REPO_DIR TMP_DIR [SM_PLAN LG_PLAN]\n", argv[0]);
         return 2;
     }
     char sm[4096], lg[4096];
@@ -590,6 +615,14 @@ int main(int argc, char **argv) {
     test_strerror();
     test_kernels(sm);
     test_threads(sm, lg);
+    /* The same models as compiled plans (rtonnx compile; tools/c_tests.sh makes them): the
+     * same API, the same numbers, every truncation refused, onnx_plan_verify. */
+    if (argc >= 6) {
+        test_model(argv[4], ref_sm, 1);
+        test_model(argv[5], ref_lg, 1);
+        test_truncations(argv[4]);
+        test_plan_verify(argv[4], sm);
+    }
     free(ref_sm);
     free(ref_lg);
     printf("%d passed, %d failed\n", checks - failures, failures);
