@@ -249,7 +249,7 @@ pub unsafe extern "C" fn onnx_model_load_ex(
     // SAFETY: forwarded API contract for `path`.
     let r = unsafe { path_str(path) }.and_then(|p| {
         let b = crate::platform::read_file(p)?;
-        Model::from_vec(b)
+        Model::from_vec(b).inspect_err(|e| crate::platform::report_load_error(p, e))
     });
     // SAFETY: forwarded API contract for `out` and `err_out`.
     unsafe { store(out, r, err_out) }

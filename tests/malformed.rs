@@ -275,6 +275,28 @@ fn every_malformed_case_gives_its_code_within_the_memory_bound() {
         &no_opset,
         UnsupportedOpset,
     );
+    // A graph output declared INT64 whose value the graph computes as float.
+    let int64_y = Msg::new().str(1, "y").msg(
+        2,
+        Msg::new().msg(
+            1,
+            Msg::new()
+                .int(1, 7)
+                .msg(2, Msg::new().msg(1, Msg::new().int(1, 1))),
+        ),
+    );
+    let mistyped = graph(
+        vec![node("Relu", "a", &["x"], &["y"], vec![])],
+        vec![],
+        vec![value_info("x", &[1])],
+        vec![int64_y],
+    );
+    check(
+        r,
+        "graph output declared INT64, computed as float",
+        &model(13, mistyped),
+        UnsupportedDataType,
+    );
     let custom = graph(
         vec![node("Relu", "a", &["x"], &["y"], vec![]).str(7, "com.microsoft")],
         vec![],

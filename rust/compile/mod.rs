@@ -383,7 +383,7 @@ fn check_header(model: &ModelDesc<'_>) -> Result<i64> {
     let opset = opset.ok_or_else(|| {
         err(
             ErrorCode::UnsupportedOpset,
-            "the model imports no default-domain opset",
+            "the model imports no default-domain opset (no opset_import: the file may be truncated)",
         )
     })?;
     if opset < OPSET_RANGE.0 || opset > OPSET_RANGE.1 {
@@ -577,6 +577,17 @@ pub(crate) fn compile<'a>(
             return Err(err(
                 ErrorCode::UnsupportedDataType,
                 "graph outputs must be float32",
+            )
+            .with_name(o.name));
+        }
+        // The declared type (when the file gives one) must be what the graph computes: a
+        // caller reading the declaration would otherwise misread the output buffer.
+        let declared_float =
+            o.elem_type == 0 || o.elem_type == crate::decode::model::data_type::FLOAT;
+        if o.is_other_type || !declared_float {
+            return Err(err(
+                ErrorCode::UnsupportedDataType,
+                "graph output is declared with another type than the float32 the graph computes",
             )
             .with_name(o.name));
         }

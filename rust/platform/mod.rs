@@ -57,3 +57,23 @@ pub fn console_write(text: &str) {
     #[cfg(not(any(feature = "std", feature = "rtthread", feature = "baremetal")))]
     let _ = text;
 }
+
+/// Prints the console line of a model load that failed after its file was read: the file
+/// errors print their own (`read_file`), and running out of memory while the model is
+/// compiled or its plan read prints this one, on the device builds (the host's callers
+/// print their errors themselves).
+pub fn report_load_error(path: &str, e: &crate::error::Error) {
+    #[cfg(all(any(feature = "rtthread", feature = "baremetal"), not(feature = "std")))]
+    if e.code() == crate::error::ErrorCode::OutOfMemory {
+        let mut line = line::Line::new();
+        line.str("rtonnx: out of memory loading '").str(path).str("'");
+        if !e.detail().is_empty() {
+            line.str(": ").str(e.detail());
+        }
+        console_write(core::str::from_utf8(line.as_bytes()).unwrap_or("rtonnx: out of memory"));
+        // Apart, so that a path too long for the line does not cost the line its end.
+        console_write("\n");
+    }
+    #[cfg(not(all(any(feature = "rtthread", feature = "baremetal"), not(feature = "std"))))]
+    let _ = (path, e);
+}

@@ -144,8 +144,8 @@ impl Model {
         put_u64(w, per100 / 100, 0, true)?;
         w.write_str(if per100 % 100 < 10 { ".0" } else { "." })?;
         put_u64(w, per100 % 100, 0, true)?;
-        w.write_str(" MACs per unit of ")?;
-        w.write_str(unit)?;
+        w.write_str(" MACs per ")?;
+        w.write_str(singular(unit))?;
         w.write_str("\n")
     }
 
@@ -290,6 +290,15 @@ impl Model {
 
 /// The start of a table row, as `{:>3} {:<20} {:<16} ` would write it.
 #[inline(never)]
+/// One of a clock's units, for "MACs per tick": "ticks" -> "tick", "cycles" -> "cycle";
+/// short names ("us", "ms") and singular ones ("SysTick") unchanged.
+fn singular(unit: &str) -> &str {
+    match unit.strip_suffix('s') {
+        Some(one) if unit.len() > 3 => one,
+        _ => unit,
+    }
+}
+
 fn row_head(w: &mut dyn fmt::Write, i: usize, op: &str, name: &str) -> fmt::Result {
     put_u64(w, i as u64, 3, true)?;
     w.write_str(" ")?;
