@@ -1,6 +1,8 @@
 //! Out of memory is an error code, never an abort: a global allocator that fails the N-th
 //! allocation after it is armed, for every N of a full load of each model (the loads then
-//! return `OutOfMemory` or succeed), plus a bound on what a load allocates at its peak.
+//! return `OutOfMemory` or succeed), for ONNX files and for the plans compiled from them
+//! (copied, from a file's buffer and in place), plus a bound on what a load allocates at its
+//! peak.
 
 mod support;
 
@@ -68,46 +70,105 @@ unsafe impl GlobalAlloc for Failing {
 #[global_allocator]
 static ALLOC: Failing = Failing;
 
-/// Loads `bytes` with allocation number `fail_at` refused; returns (result ok?, allocations).
-fn load_failing(bytes: &[u8], fail_at: usize) -> (Result<(), rtonnx::ErrorCode>, usize) {
+/// How a test loads a model's bytes.
+#[derive(Clone, Copy, Debug)]
+enum Load {
+    /// `Model::from_bytes` (ONNX or plan, copied).
+    Bytes,
+    /// `Model::from_vec` (a plan read from a file keeps the file's buffer).
+    Vec,
+    /// `Model::from_static` (a plan in flash, used in place).
+    Static,
+}
+
+/// Loads `bytes` the `how` way with allocation number `fail_at` refused; returns (result,
+/// allocations). The buffer `from_vec` takes is made before the allocator is armed, as the
+/// file's bytes are read before the load.
+fn load_failing(
+    bytes: &'static [u8],
+    how: Load,
+    fail_at: usize,
+) -> (Result<(), rtonnx::ErrorCode>, usize) {
+    let owned = matches!(how, Load::Vec).then(|| bytes.to_vec());
     COUNT.store(0, SeqCst);
     FAIL_AT.store(fail_at, SeqCst);
     arm(true);
-    let r = rtonnx::Model::from_bytes(bytes)
-        .map(drop)
-        .map_err(|e| e.code());
+    let r = match (how, owned) {
+        (Load::Vec, Some(v)) => rtonnx::Model::from_vec(v),
+        (Load::Static, _) => rtonnx::Model::from_static(bytes),
+        _ => rtonnx::Model::from_bytes(bytes),
+    }
+    .map(drop)
+    .map_err(|e| e.code());
     arm(false);
     (r, COUNT.load(SeqCst))
+}
+
+/// Refuses each allocation of a load in turn: every one must give `OutOfMemory`.
+fn check_every_allocation(what: &str, bytes: &'static [u8], how: Load) {
+    let (ok, total) = load_failing(bytes, how, usize::MAX);
+    assert!(ok.is_ok(), "{what} ({how:?}): {ok:?}");
+    for n in 0..total {
+        let (r, _) = load_failing(bytes, how, n);
+        assert_eq!(
+            r,
+            Err(rtonnx::ErrorCode::OutOfMemory),
+            "{what} ({how:?}): allocation {n} of {total}"
+        );
+    }
+    println!(
+        "{what} ({how:?}): each of the {total} allocations of a load refused in turn: OutOfMemory every time"
+    );
+}
+
+/// The model files of the tests, read once and kept for the test's life (`from_static`).
+fn model_files() -> Vec<(String, &'static [u8])> {
+    let dir = support::shared_dir().join("models/keras2onnx");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        dir.join("mnist-sm.onnx"),
+        dir.join("mnist-lg.onnx"),
+        root.join("examples/models/mnist-sm.onnx"),
+        root.join("examples/models/mnist-cnn.onnx"),
+    ]
+    .iter()
+    .map(|f| {
+        let bytes: &'static [u8] = std::fs::read(f).unwrap().leak();
+        (f.display().to_string(), bytes)
+    })
+    .collect()
+}
+
+/// `onnx` compiled for this machine and written as a plan, at a 16-byte aligned address so
+/// that an in-place load uses its weights where they lie.
+fn plan_of(onnx: &[u8]) -> &'static [u8] {
+    let plan = rtonnx::load::compile_plan(onnx, rtonnx::Target::native()).unwrap();
+    let bytes = rtonnx::plan::format::write(&plan).unwrap();
+    let words: &'static mut [u128] = vec![0u128; bytes.len().div_ceil(16)].leak();
+    // SAFETY (test): the u128 buffer covers `bytes.len()` bytes; u8 has no alignment needs.
+    let view: &'static mut [u8] = unsafe {
+        std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 16)
+    };
+    view[..bytes.len()].copy_from_slice(&bytes);
+    &view[..bytes.len()]
 }
 
 #[test]
 fn every_failed_allocation_of_a_load_is_an_out_of_memory_error() {
     let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = support::shared_dir().join("models/keras2onnx");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files = [
-        dir.join("mnist-sm.onnx"),
-        dir.join("mnist-lg.onnx"),
-        root.join("examples/models/mnist-sm.onnx"),
-        root.join("examples/models/mnist-cnn.onnx"),
-    ];
-    for f in files {
-        let bytes = std::fs::read(&f).unwrap();
-        let (ok, total) = load_failing(&bytes, usize::MAX);
-        assert!(ok.is_ok(), "{}: {ok:?}", f.display());
-        for n in 0..total {
-            let (r, _) = load_failing(&bytes, n);
-            assert_eq!(
-                r,
-                Err(rtonnx::ErrorCode::OutOfMemory),
-                "{}: allocation {n} of {total}",
-                f.display()
-            );
+    for (name, bytes) in model_files() {
+        check_every_allocation(&name, bytes, Load::Bytes);
+    }
+}
+
+#[test]
+fn every_failed_allocation_of_a_plan_load_is_an_out_of_memory_error() {
+    let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for (name, onnx) in model_files() {
+        let plan = plan_of(onnx);
+        for how in [Load::Bytes, Load::Vec, Load::Static] {
+            check_every_allocation(&format!("plan of {name}"), plan, how);
         }
-        println!(
-            "{}: each of the {total} allocations of a load refused in turn: OutOfMemory every time",
-            f.display()
-        );
     }
 }
 

@@ -22,7 +22,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
-targets=(load_run structured differential)
+targets=(load_run structured differential plan)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 failed=()

@@ -1,5 +1,7 @@
-//! Shared by `load_run` and `structured`: a counting global allocator, and "load through the
-//! C API, check the memory bound, run on hostile input values, free".
+//! Shared by `load_run`, `structured` and `plan`: a counting global allocator, and "load
+//! through the C API, check the memory bound, run on hostile input values, free".
+// Each target uses a part of this module.
+#![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -112,7 +114,7 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOC: Counting = Counting;
 
 /// Starts counting from zero live bytes.
-fn arm() {
+pub fn arm() {
     LIVE.with(|l| l.set(0));
     PEAK.with(|p| p.set(0));
     COUNT.with(|c| c.set(0));
@@ -120,7 +122,7 @@ fn arm() {
 }
 
 /// Stops counting; returns (peak live bytes, allocations) since `arm`.
-fn disarm() -> (usize, usize) {
+pub fn disarm() -> (usize, usize) {
     ARMED.with(|a| a.set(false));
     (PEAK.with(Cell::get), COUNT.with(Cell::get))
 }
@@ -181,7 +183,44 @@ unsafe extern "C" fn sink(_ctx: *mut c_void, text: *const c_char) {
     assert!(!text.is_null());
 }
 
-fn run_c(m: *mut capi::onnx_model_t, tail: &[u8]) -> Option<Vec<u32>> {
+/// True when a loaded model is small enough to run (see `MAX_RUN_ARENA`).
+pub fn runnable(arena: usize, macs: u64) -> bool {
+    arena <= MAX_RUN_ARENA && macs <= MAX_RUN_MACS
+}
+
+/// Runs a `Model` (not a C handle) on input values from `tail` as `run_c` does: one input,
+/// lengths within the run limits; checks the run allocates nothing. The output bits when it
+/// ran and succeeded.
+pub fn run_model(m: &mut rtonnx::Model, tail: &[u8]) -> Option<Vec<u32>> {
+    let (in_len, out_len) = (m.input_len(), m.output_len());
+    if m.inputs().len() != 1 || in_len > MAX_RUN_ELEMENTS || out_len > MAX_RUN_ELEMENTS {
+        return None;
+    }
+    let x: Vec<f32> = (0..in_len).map(|i| input_value(tail, i)).collect();
+    let mut y = vec![0.0f32; out_len];
+    arm();
+    let r = m.run(&x, &mut y);
+    let (_, allocs) = disarm();
+    assert_eq!(allocs, 0, "Model::run allocated");
+    r.ok().map(|()| y.iter().map(|v| v.to_bits()).collect())
+}
+
+/// Heap bytes held by run outputs that a checked function hands back to its caller.
+pub fn output_bytes(out: &Option<Vec<u32>>) -> isize {
+    out.as_ref().map_or(0, |v| (v.capacity() * 4) as isize)
+}
+
+/// Runs `f` and checks that it returns every heap byte it took (armed or not), except the
+/// `held(&result)` bytes of what it returns.
+pub fn leak_checked<T>(what: &str, held: impl Fn(&T) -> isize, f: impl FnOnce() -> T) -> T {
+    let before = NET.with(Cell::get);
+    let r = f();
+    let after = NET.with(Cell::get);
+    assert_eq!(after - held(&r), before, "heap bytes leaked by {what}");
+    r
+}
+
+pub fn run_c(m: *mut capi::onnx_model_t, tail: &[u8]) -> Option<Vec<u32>> {
     // SAFETY: `m` is a live handle from `onnx_model_load*`.
     let (n_in, in_len, out_len) = unsafe {
         (
@@ -204,19 +243,83 @@ fn run_c(m: *mut capi::onnx_model_t, tail: &[u8]) -> Option<Vec<u32>> {
     (rc == 0).then(|| y[..out_len].iter().map(|v| v.to_bits()).collect())
 }
 
+/// What `check` saw.
+pub struct Outcome {
+    /// Code of the copying load (`onnx_model_load_from_memory_ex`; 0: loaded).
+    pub copied: i32,
+    /// Code of the in-place load (`onnx_model_load_static_ex`), tried only when the copying
+    /// load succeeded.
+    pub in_place: Option<i32>,
+    /// The copied model's outputs (bits), when it was run and the run succeeded.
+    pub outputs: Option<Vec<u32>>,
+}
+
 /// Loads `model` through the C API (copying and in place), checks the heap bound of the load,
 /// runs both with input values from `tail` when the model is small enough to run, checks they
 /// agree bit for bit, prints the info table into a sink and frees. Returns true when it loaded.
 pub fn load_and_run(model: &[u8], tail: &[u8]) -> bool {
-    let _ = report_peaks();
-    let before = NET.with(Cell::get);
-    let loaded = load_and_run_inner(model, tail);
-    let after = NET.with(Cell::get);
-    assert_eq!(after, before, "heap bytes leaked by a load, run and free");
-    loaded
+    check(model, tail).copied == 0
 }
 
-fn load_and_run_inner(model: &[u8], tail: &[u8]) -> bool {
+/// `load_and_run`, returning what it saw.
+pub fn check(model: &[u8], tail: &[u8]) -> Outcome {
+    let _ = report_peaks();
+    leak_checked(
+        "a load, run and free",
+        |o: &Outcome| output_bytes(&o.outputs),
+        || load_and_run_inner(model, tail),
+    )
+}
+
+/// Loads `model` in place only (`onnx_model_load_static_ex`), checks the heap bound, runs it
+/// when small enough and frees; returns the load's code and the outputs when it ran.
+pub fn load_static_and_run(model: &[u8], tail: &[u8]) -> (i32, Option<Vec<u32>>) {
+    leak_checked(
+        "an in-place load, run and free",
+        |r: &(i32, Option<Vec<u32>>)| output_bytes(&r.1),
+        || {
+            let mut s = ptr::null_mut();
+            arm();
+            // SAFETY: `model` outlives `s`, which is freed below; `s` is a writable slot.
+            let rc = unsafe {
+                capi::onnx_model_load_static_ex(
+                    model.as_ptr(),
+                    model.len(),
+                    &mut s,
+                    ptr::null_mut(),
+                )
+            };
+            let (peak, _) = disarm();
+            assert_eq!(rc == 0, !s.is_null());
+            // SAFETY: `s` is NULL or a live handle.
+            let (arena, macs) =
+                unsafe { (capi::onnx_model_arena_bytes(s), capi::onnx_model_macs(s)) };
+            let bound = load_bound(model.len(), arena);
+            assert!(
+                peak <= bound,
+                "in-place load peaked at {peak}, bound {bound}"
+            );
+            if s.is_null() {
+                return (rc, None);
+            }
+            // SAFETY: live handle; `sink` accepts every chunk.
+            assert_eq!(
+                unsafe { capi::onnx_model_info_to(s, Some(sink), ptr::null_mut()) },
+                0
+            );
+            let out = if runnable(arena, macs) {
+                run_c(s, tail)
+            } else {
+                None
+            };
+            // SAFETY: freed once, not used afterwards.
+            unsafe { capi::onnx_model_free(s) };
+            (rc, out)
+        },
+    )
+}
+
+fn load_and_run_inner(model: &[u8], tail: &[u8]) -> Outcome {
     let mut m = ptr::null_mut();
     // SAFETY: all-zero is a valid `onnx_error_t` (code 0, empty message).
     let mut e: capi::onnx_error_t = unsafe { std::mem::zeroed() };
@@ -247,7 +350,11 @@ fn load_and_run_inner(model: &[u8], tail: &[u8]) -> bool {
         model.len()
     );
     if m.is_null() {
-        return false;
+        return Outcome {
+            copied: rc,
+            in_place: None,
+            outputs: None,
+        };
     }
 
     // SAFETY: live handle.
@@ -255,7 +362,7 @@ fn load_and_run_inner(model: &[u8], tail: &[u8]) -> bool {
     // SAFETY: live handle; `sink` accepts every chunk.
     let rc = unsafe { capi::onnx_model_info_to(m, Some(sink), ptr::null_mut()) };
     assert_eq!(rc, 0);
-    let runnable = arena <= MAX_RUN_ARENA && macs <= MAX_RUN_MACS;
+    let runnable = runnable(arena, macs);
     let copied = if runnable { run_c(m, tail) } else { None };
 
     // The same bytes loaded in place (weights used where they lie when aligned) must give
@@ -274,7 +381,11 @@ fn load_and_run_inner(model: &[u8], tail: &[u8]) -> bool {
     if rc == capi::ONNX_ERR_OUT_OF_MEMORY {
         // SAFETY: live handle, freed once.
         unsafe { capi::onnx_model_free(m) };
-        return true;
+        return Outcome {
+            copied: 0,
+            in_place: Some(rc),
+            outputs: copied,
+        };
     }
     assert!(
         rc == 0 && !s.is_null(),
@@ -329,5 +440,9 @@ fn load_and_run_inner(model: &[u8], tail: &[u8]) -> bool {
             }
         }
     }
-    true
+    Outcome {
+        copied: 0,
+        in_place: Some(0),
+        outputs: copied,
+    }
 }

@@ -66,7 +66,9 @@ pub fn report_load_error(path: &str, e: &crate::error::Error) {
     #[cfg(all(any(feature = "rtthread", feature = "baremetal"), not(feature = "std")))]
     if e.code() == crate::error::ErrorCode::OutOfMemory {
         let mut line = line::Line::new();
-        line.str("rtonnx: out of memory loading '").str(path).str("'");
+        line.str("rtonnx: out of memory loading '")
+            .str(path)
+            .str("'");
         if !e.detail().is_empty() {
             line.str(": ").str(e.detail());
         }
