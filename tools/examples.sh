@@ -56,7 +56,7 @@ fi
 
 echo "== msh (examples/*.c unchanged + tests/host_rtthread + port/rtonnx_port.c)"
 cc -std=c99 -Wall -Wextra -Werror -O2 -g -DRTONNX_RTTHREAD -Ic_api -Itests/host_rtthread \
-    examples/onnx_mnist.c examples/mnist_sm.c examples/mnist_model.c port/rtonnx_port.c \
+    examples/onnx_mnist.c examples/mnist_sm.c examples/mnist_model.c examples/mnist_images.c port/rtonnx_port.c \
     tests/host_rtthread/rtthread_host.c tests/host_rtthread/msh.c "$LIB" -lpthread -ldl -lm -o "$OUT/msh"
 MSH="$(cd "$OUT" && pwd)/msh"
 cp examples/models/mnist-sm.onnx "$SD/mnist-sm.onnx"
@@ -124,11 +124,11 @@ KDIR="$OUT/keras2onnx"
 mkdir -p "$KDIR"
 # The headers are included with quotes, found next to the .c files first: build unchanged
 # copies of the example files beside headers generated from that model.
-cp examples/onnx_mnist.c examples/mnist_sm.c examples/mnist_model.c examples/mnist_common.h "$KDIR/"
+cp examples/onnx_mnist.c examples/mnist_sm.c examples/mnist_model.c examples/mnist_images.c examples/mnist_common.h "$KDIR/"
 "$PY" tools/examples/gen_headers.py "$K2O" "$KDIR" >/dev/null
 cmp -s "$KDIR/mnist_images.h" examples/mnist_images.h || { echo "FAIL the digits differ between the two header sets"; exit 1; }
 cc -std=c99 -Wall -Wextra -Werror -O2 -g -DRTONNX_RTTHREAD -Ic_api -Itests/host_rtthread \
-    "$KDIR/onnx_mnist.c" "$KDIR/mnist_sm.c" "$KDIR/mnist_model.c" port/rtonnx_port.c \
+    "$KDIR/onnx_mnist.c" "$KDIR/mnist_sm.c" "$KDIR/mnist_model.c" "$KDIR/mnist_images.c" port/rtonnx_port.c \
     tests/host_rtthread/rtthread_host.c tests/host_rtthread/msh.c "$LIB" -lpthread -ldl -lm -o "$KDIR/msh"
 MAIN_MSH="$MSH"
 MSH="$(cd "$KDIR" && pwd)/msh"

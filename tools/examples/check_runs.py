@@ -25,7 +25,7 @@ import onnxruntime as ort
 def read_images(header):
     text = open(header).read()
     labels = [int(v) for v in re.search(r"mnist_labels\[\d+\] = \{([^}]*)\}", text).group(1).split(",")]
-    body = text[text.index("mnist_images["):]
+    body = text[re.search(r"mnist_images\[\d+\]\[784\] = \{", text).end():]
     rows = re.findall(r"\{([0-9,\s]+)\}", body)
     images = np.array([[int(v) for v in r.split(",")] for r in rows], dtype=np.float32)
     if images.shape != (len(labels), 784):

@@ -16,7 +16,8 @@ how they are laid out: MNIST_<L>_W / MNIST_<L>_B (strings), MNIST_DENSE<n>_TRANS
 the stored matrix is [out][in]), MNIST_FLATTEN_HWC (1 when the model flattens HWC).
 
 mnist_images.h: N MNIST test digits (the first of each class, then the next ones) as
-uint8 mnist_images[N][784] with mnist_labels[N] and their t10k indices mnist_indices[N].
+uint8 mnist_images[N][784] with mnist_labels[N] and their t10k indices mnist_indices[N],
+declared extern and defined only where MNIST_IMAGES_DEFINE is set (examples/mnist_images.c).
 """
 import gzip
 import os
@@ -243,13 +244,19 @@ def main():
         "#define MNIST_IMAGES_H",
         "#include <stdint.h>",
         f"#define MNIST_NUM_IMAGES {len(picks)}",
-        f"static const uint8_t mnist_labels[{len(picks)}] = {{{', '.join(str(int(labels[p])) for p in picks)}}};",
-        f"static const uint16_t mnist_indices[{len(picks)}] = {{{', '.join(str(p) for p in picks)}}};",
-        f"static const uint8_t mnist_images[{len(picks)}][784] = {{",
+        "/* Declared for every example; defined once, in examples/mnist_images.c, which defines",
+        " * MNIST_IMAGES_DEFINE before including this header (one copy in the firmware). */",
+        f"extern const uint8_t mnist_labels[{len(picks)}];",
+        f"extern const uint16_t mnist_indices[{len(picks)}];",
+        f"extern const uint8_t mnist_images[{len(picks)}][784];",
+        "#ifdef MNIST_IMAGES_DEFINE",
+        f"const uint8_t mnist_labels[{len(picks)}] = {{{', '.join(str(int(labels[p])) for p in picks)}}};",
+        f"const uint16_t mnist_indices[{len(picks)}] = {{{', '.join(str(p) for p in picks)}}};",
+        f"const uint8_t mnist_images[{len(picks)}][784] = {{",
     ]
     for p in picks:
         lines.append("    {" + ",".join(str(int(v)) for v in images[p]) + "},")
-    lines += ["};", "#endif"]
+    lines += ["};", "#endif", "#endif"]
     with open(os.path.join(out, "mnist_images.h"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {out}/mnist_weights.h (flatten {'HWC' if hwc else 'CHW'}) and {out}/mnist_images.h ({len(picks)} digits)")

@@ -393,8 +393,20 @@ def test_enabled_examples_are_compiled():
         if os.path.isfile(path):
             assert stopped is None, out
             assert path in bsp.groups[0]['src']
+            # One table of digits, whichever examples are on.
+            images = os.path.join(REPO, 'examples', 'mnist_images.c')
+            assert bsp.groups[0]['src'].count(images) == 1
         else:
             assert stopped is not None and 'missing' in out
+
+
+def test_all_examples_share_one_image_table():
+    bsp, out, stopped = run_captured(Bsp(options={
+        'RTONNX_USING_EXAMPLE_ONNX_MNIST': 1, 'RTONNX_USING_EXAMPLE_MNIST_SM': 1,
+        'RTONNX_USING_EXAMPLE_MNIST_MODEL': 1}))
+    assert stopped is None, out
+    src = bsp.groups[0]['src']
+    assert src.count(os.path.join(REPO, 'examples', 'mnist_images.c')) == 1, src
 
 
 def test_non_gcc_toolchains_are_refused():
