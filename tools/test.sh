@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, unit and integration tests, ONNX conformance, and the
-# C/example/firmware suites present in this checkout. Ends with "N passed, M failed".
+# C/example/firmware suites present in this checkout. Sets up what it needs first
+# (tools/setup.sh: Python venvs from the pinned requirements, rustup parts; RTONNX_NO_SETUP=1
+# skips that). Ends with "N passed, M failed, K skipped": a step that prints SKIPPED (a
+# missing tool) is counted as skipped, not passed; with RTONNX_SKIPS_FAIL=1 (CI) a skip fails
+# the run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if [ "${RTONNX_NO_SETUP:-0}" != 1 ]; then
+    echo "== setup (tools/setup.sh)"
+    bash tools/setup.sh || { echo "setup failed: 0 passed, 1 failed, 0 skipped"; exit 1; }
+fi
 export RTONNX_SHARED="${RTONNX_SHARED:-$(cd .. && pwd)/shared}"
 PY="${PYTHON:-.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
 LOG="$(mktemp)"
 passed=0
 failed=0
+skipped=0
 failures=()
+skips=()
 
-step() { # name, command...
-    local name="$1"
+# step NAME COMMAND...: runs it; true when it passed. A step that succeeds but prints a line
+# with SKIPPED did not run its tests: counted as skipped, and returns false.
+step() {
+    local name="$1" out
     shift
     echo "== $name"
-    if "$@" 2>&1 | tee -a "$LOG"; then
+    out="$(mktemp)"
+    if "$@" 2>&1 | tee -a "$LOG" | tee "$out"; then
+        if grep -q "SKIPPED" "$out"; then
+            rm -f "$out"
+            echo "   SKIPPED: $name"
+            skips+=("$name")
+            skipped=$((skipped + 1))
+            return 1
+        fi
+        rm -f "$out"
         echo "   ok: $name"
     else
+        rm -f "$out"
         echo "   FAILED: $name"
         failures+=("$name")
         failed=$((failed + 1))
@@ -90,5 +112,12 @@ if [ ${#failures[@]} -gt 0 ]; then
     echo "failed steps: ${failures[*]}"
     [ "$failed" -gt 0 ] || failed=${#failures[@]}
 fi
-echo "$passed passed, $failed failed"
-[ ${#failures[@]} -eq 0 ]
+if [ ${#skips[@]} -gt 0 ]; then
+    echo "skipped steps: ${skips[*]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ ${#failures[@]} -eq 0 ] || exit 1
+if [ "$skipped" -gt 0 ] && [ "${RTONNX_SKIPS_FAIL:-0}" = 1 ]; then
+    echo "RTONNX_SKIPS_FAIL=1: a skipped step fails the run"
+    exit 1
+fi
