@@ -202,6 +202,37 @@ done
 echo "heap-size sweep: $sweep_runs runs, $sweep_fail failures"
 
 status=0
+echo
+echo "== the file-loading commands on the plan compiled from each model (rtonnx compile)"
+# mnist_model and mnist_sm take a plan where they take an ONNX file: the same probabilities,
+# printed digit for digit, for every bundled image.
+cargo build --release --quiet --bin rtonnx
+plan_runs=0
+for model in mnist-sm.onnx "keras2onnx/mnist-sm.onnx"; do
+    case "$model" in
+        keras2onnx/*) dir="$KDIR"; msh="$KDIR/msh"; src="$K2O" ;;
+        *) dir="$SD"; msh="$MAIN_MSH"; src="$SD/$model" ;;
+    esac
+    plan="$dir/$(basename "$model" .onnx).rtm"
+    onnx="$dir/$(basename "$model")"
+    [ -f "$onnx" ] || cp "$src" "$onnx"
+    "$TARGET/release/rtonnx" compile "$onnx" -o "$plan" >/dev/null
+    for cmd in mnist_model mnist_sm; do
+        for i in $(seq 0 $((N - 1))); do
+            a=$(cd "$dir" && RT_HOST_HEAP_SIZE="$HEAP" "$msh" "$cmd" "$(basename "$onnx")" "$i" 2>&1 | grep -E "^[0-9]: |^The number|^error") || true
+            b=$(cd "$dir" && RT_HOST_HEAP_SIZE="$HEAP" "$msh" "$cmd" "$(basename "$plan")" "$i" 2>&1 | grep -E "^[0-9]: |^The number|^error") || true
+            plan_runs=$((plan_runs + 1))
+            if [ -z "$a" ] || [ "$a" != "$b" ] || grep -q "^error" <<<"$b"; then
+                echo "FAIL '$cmd $(basename "$plan") $i' differs from the ONNX file's run:"
+                diff <(echo "$a") <(echo "$b") || true
+                status=1
+            fi
+        done
+    done
+    echo "$(basename "$plan") ($model): mnist_model and mnist_sm print what they print for the ONNX file, $N digits each"
+done
+echo "plan runs: $plan_runs"
+
 if command -v valgrind > /dev/null; then
     echo
     echo "== valgrind memcheck"
