@@ -378,3 +378,24 @@ fn the_c_source_holds_the_plan() {
     assert_eq!(bytes, plan_bytes(&onnx, Target::native()));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mac_counts_that_add_up_past_u64_are_refused() {
+    let (name, onnx) = models().into_iter().next().unwrap();
+    let mut plan = format::read(&plan_bytes(&onnx, Target::native()), None).unwrap();
+    assert!(plan.nodes.len() >= 2, "{name}");
+    plan.nodes[0].macs = u64::MAX;
+    plan.nodes[1].macs = 1;
+    let bytes = format::write(&plan).unwrap();
+    let e = Model::from_bytes(&bytes)
+        .err()
+        .expect("a plan whose MACs overflow loaded");
+    assert_eq!(e.code(), ErrorCode::Malformed, "{e}");
+    assert!(e.to_string().contains("MAC counts"), "{e}");
+    // One count at the maximum is a number, and loads.
+    for n in &mut plan.nodes[1..] {
+        n.macs = 0;
+    }
+    let m = Model::from_bytes(&format::write(&plan).unwrap()).unwrap();
+    assert_eq!(m.total_macs(), u64::MAX);
+}

@@ -1192,6 +1192,8 @@ fn parse_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<(Plan, 
     let mut nodes = Vec::new();
     nodes.try_reserve_exact(n_steps)?;
     let mut packed = Vec::new();
+    // The model's MAC total must be a number (Model::total_macs adds the steps' counts).
+    let mut total_macs = 0u64;
     for _ in 0..n_steps {
         let kind = r.word()?;
         let op = r.string()?;
@@ -1199,6 +1201,9 @@ fn parse_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<(Plan, 
         let output_shape = r.shape()?;
         let params = r.usize()?;
         let macs = r.u64()?;
+        total_macs = total_macs
+            .checked_add(macs)
+            .ok_or_else(|| malformed("plan: the steps' MAC counts add up past 2^64"))?;
         let kernel = get_kernel(&mut r, kind)?;
         let n = r.count(3)?;
         let mut ins = Vec::new();

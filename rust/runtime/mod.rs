@@ -236,7 +236,11 @@ impl Model {
     }
     /// Multiply-accumulates per inference.
     pub fn total_macs(&self) -> u64 {
-        self.plan.nodes.iter().map(|n| n.macs).sum()
+        // Saturating: a count is an estimate, never a reason to stop.
+        self.plan
+            .nodes
+            .iter()
+            .fold(0u64, |t, n| t.saturating_add(n.macs))
     }
     /// Looks up an initializer (weights) by its ONNX name: its shape and data. Only
     /// initializers the plan uses unchanged are kept (e.g. not a Conv's weights after a
