@@ -17,7 +17,7 @@ for m in mnist-sm mnist-lg; do
     "$TARGET/release/rtonnx" compile "$SHARED/models/keras2onnx/$m.onnx" -o "$OUT/$m.rtm" >/dev/null
 done
 PLANS=("$OUT/mnist-sm.rtm" "$OUT/mnist-lg.rtm")
-cc -std=c99 -Wall -Wextra -Werror -O1 -g -Ic_api -Iexamples tests/c/test_capi.c \
+cc -std=c99 -Wall -Wextra -Werror -O1 -g -Ic_api -Iexamples tests/c/test_capi.c examples/mnist_images.c \
     "$TARGET/release/librtonnx.a" -lpthread -ldl -lm -o "$OUT/test_capi"
 "$OUT/test_capi" "$SHARED" . "$OUT" "${PLANS[@]}" > "$OUT/run.log" || { cat "$OUT/run.log"; exit 1; }
 grep -E "difference|truncations|verify" "$OUT/run.log"
