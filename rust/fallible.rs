@@ -26,6 +26,7 @@ pub(crate) fn try_collect<T, I: IntoIterator<Item = T>>(it: I) -> Result<Vec<T>>
 }
 
 /// A copy of `s` in a vector of exactly its length.
+#[cfg(feature = "onnx")]
 pub(crate) fn to_vec<T: Clone>(s: &[T]) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(s.len())?;
@@ -43,6 +44,7 @@ pub(crate) fn string_of(s: &str) -> Result<String> {
 
 /// `v` moved into a vector of exactly its length (no spare capacity), or `v` itself when it
 /// has none.
+#[cfg(feature = "onnx")]
 pub(crate) fn exact<T>(mut v: Vec<T>) -> Result<Vec<T>> {
     if v.capacity() == v.len() {
         return Ok(v);

@@ -20,7 +20,9 @@
 extern crate alloc;
 
 pub mod capi;
+#[cfg(feature = "onnx")]
 pub mod compile;
+#[cfg(feature = "onnx")]
 pub mod decode;
 pub mod error;
 mod fallible;

@@ -1,17 +1,23 @@
 //! Loading a model: an ONNX file goes decode -> compile -> plan -> runtime; a compiled plan
 //! (an `.rtm` file, see [`crate::plan::format`]) is read and checked, then run. Both are
-//! recognised by their first bytes.
+//! recognised by their first bytes. A build without the ONNX loader (cargo feature `onnx`)
+//! reads plans only and refuses an ONNX file with [`ErrorCode::NotSupported`].
 
 use alloc::vec::Vec;
 
+#[cfg(feature = "onnx")]
 use crate::compile;
+#[cfg(feature = "onnx")]
 use crate::decode;
 use crate::error::Result;
+#[cfg(not(feature = "onnx"))]
+use crate::error::{err, ErrorCode};
 use crate::plan::{format, Plan, Target};
 use crate::runtime::Model;
 
 /// Compiles the bytes of an ONNX file into a plan for `target`. With `keep`, borrowed
 /// weights that `keep` returns are used in place instead of copied.
+#[cfg(feature = "onnx")]
 fn compile_onnx<'a>(
     bytes: &'a [u8],
     target: Target,
@@ -26,7 +32,28 @@ fn compile_onnx<'a>(
 
 /// Compiles an ONNX file's bytes into a plan for `target` (what `rtonnx compile` writes).
 /// Every weight is copied into the plan.
+#[cfg(feature = "onnx")]
 pub fn compile_plan(bytes: &[u8], target: Target) -> Result<Plan> {
+    compile_onnx(bytes, target, |_| None, false)
+}
+
+/// A plan-only build: what is not a plan is refused, saying how to get one.
+#[cfg(not(feature = "onnx"))]
+fn compile_onnx<'a>(
+    _bytes: &'a [u8],
+    _target: Target,
+    _keep: impl Fn(&'a [f32]) -> Option<&'static [f32]>,
+    _borrow: bool,
+) -> Result<Plan> {
+    Err(err(
+        ErrorCode::NotSupported,
+        "not a plan, and no ONNX loader: use `rtonnx compile`, or enable RTONNX_ONNX_LOADER \
+         (feature onnx)",
+    ))
+}
+
+#[cfg(not(feature = "onnx"))]
+fn compile_plan(bytes: &[u8], target: Target) -> Result<Plan> {
     compile_onnx(bytes, target, |_| None, false)
 }
 

@@ -77,3 +77,53 @@ fn errors_are_clean() {
     assert_eq!(code, 0);
     assert!(out.contains("eval"));
 }
+
+#[test]
+fn compile_prints_the_device_build_a_plan_needs() {
+    let (code, out, _) = rtonnx(&[
+        "compile",
+        &sm(),
+        "--target",
+        "cortex-m4f",
+        "--cargo-features",
+    ]);
+    assert_eq!(code, 0);
+    // The keras2onnx model: fused Conv+Relu+MaxPool, Transpose, MatMul+Add, Softmax.
+    assert_eq!(out, "op-conv,op-dense,op-softmax,op-layout\n");
+    let (code, out, _) = rtonnx(&["compile", &sm(), "--kconfig"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 10, "{out}");
+    assert_eq!(lines[0], "# CONFIG_RTONNX_ONNX_LOADER is not set");
+    for on in ["CONV", "DENSE", "SOFTMAX", "LAYOUT"] {
+        assert!(
+            lines.contains(&format!("CONFIG_RTONNX_OP_{on}=y").as_str()),
+            "{out}"
+        );
+    }
+    for off in ["POOL", "ACTIVATION", "MATH", "REDUCE", "NORMALIZATION"] {
+        let line = format!("# CONFIG_RTONNX_OP_{off} is not set");
+        assert!(lines.contains(&line.as_str()), "{out}");
+    }
+    // A print option writes no plan unless -o asks for one.
+    let dir = std::env::temp_dir().join(format!("rtonnx-cli-kconfig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.onnx");
+    std::fs::copy(sm(), &model).unwrap();
+    let (code, _, _) = rtonnx(&["compile", model.to_str().unwrap(), "--cargo-features"]);
+    assert_eq!(code, 0);
+    assert!(!dir.join("m.rtm").exists());
+    let out_path = dir.join("x.rtm");
+    let (code, out, err) = rtonnx(&[
+        "compile",
+        model.to_str().unwrap(),
+        "--cargo-features",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1);
+    assert!(err.contains("plan for"), "{err}");
+    assert!(out_path.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

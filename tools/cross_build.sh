@@ -4,7 +4,8 @@
 # For each target (thumbv7em-none-eabihf: STM32F407-class Cortex-M4F; thumbv7m-none-eabi:
 # Cortex-M3; armv7a-none-eabi: the qemu-vexpress-a9 BSP) it
 #   1. installs the Rust target with rustup when it is missing,
-#   2. builds librtonnx.a with --profile device --locked --no-default-features --features rtthread,fs,
+#   2. builds librtonnx.a with --profile device --locked --no-default-features --features
+#      rtthread,fs,onnx,all-ops (what the SConscript builds with menuconfig's defaults),
 #   3. links it with arm-none-eabi-gcc --gc-sections into tools/cross/link_probe.c, keeping
 #      every exported rtonnx symbol, which proves the library needs nothing an RT-Thread
 #      kernel and newlib do not provide, and
@@ -154,8 +155,8 @@ check_neighbour() { # target lib: link beside another Rust staticlib, in both or
 status=0
 for target in "${TARGETS[@]}"; do
     ensure_target "$target"
-    echo "== $target (features rtthread,fs)"
-    lib=$(build_lib "$target" rtthread,fs)
+    echo "== $target (features rtthread,fs,onnx,all-ops)"
+    lib=$(build_lib "$target" rtthread,fs,onnx,all-ops)
     printf '  %s: %d bytes\n' "${lib#"$ROOT"/}" "$(stat -c %s "$lib")"
     report_link "$target" "$lib" || status=1
     if [ "$target" = thumbv7em-none-eabihf ]; then
@@ -164,8 +165,15 @@ for target in "${TARGETS[@]}"; do
 done
 
 if printf '%s\n' "${TARGETS[@]}" | grep -qx thumbv7em-none-eabihf; then
-    echo "== thumbv7em-none-eabihf (features baremetal,fs: the QEMU test firmware)"
-    lib=$(build_lib thumbv7em-none-eabihf baremetal,fs)
+    echo "== thumbv7em-none-eabihf (features baremetal,fs,onnx,all-ops: the QEMU test firmware)"
+    lib=$(build_lib thumbv7em-none-eabihf baremetal,fs,onnx,all-ops)
     printf '  %s: %d bytes\n' "${lib#"$ROOT"/}" "$(stat -c %s "$lib")"
+    # A plan-only build (no ONNX loader) with the MNIST models' operator families, as
+    # `rtonnx compile --cargo-features` prints them.
+    features=rtthread,fs,op-conv,op-dense,op-softmax,op-layout
+    echo "== thumbv7em-none-eabihf (features $features: plan-only)"
+    lib=$(build_lib thumbv7em-none-eabihf "$features")
+    printf '  %s: %d bytes\n' "${lib#"$ROOT"/}" "$(stat -c %s "$lib")"
+    report_link thumbv7em-none-eabihf "$lib" || status=1
 fi
 exit $status

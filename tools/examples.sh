@@ -36,9 +36,9 @@ LOGS="$OUT/logs"
 rm -rf "$LOGS"
 mkdir -p "$OUT/include" "$SD" "$LOGS"
 
-echo "== library (cargo rustc --crate-type staticlib --target $HOST --features rtthread,fs)"
+echo "== library (cargo rustc --crate-type staticlib --target $HOST --features rtthread,fs,onnx,all-ops)"
 cargo rustc --release --quiet --lib --crate-type staticlib --target "$HOST" \
-    --no-default-features --features rtthread,fs
+    --no-default-features --features rtthread,fs,onnx,all-ops
 LIB="$TARGET/$HOST/release/librtonnx.a"
 
 if [ "$CHECK" = 1 ]; then

@@ -71,7 +71,7 @@ if ! compgen -G "$libdir/libcore-*" >/dev/null; then
 fi
 
 # --- the library, the plugin, the test images --------------------------------------------
-echo "firmware_test: building librtonnx.a for $TARGET (features baremetal,fs)"
+echo "firmware_test: building librtonnx.a for $TARGET (features baremetal,fs,onnx,all-ops)"
 opt_args=()
 libdir_name=firmware-lib
 if [ -n "${RTONNX_OPT_LEVEL:-}" ]; then
@@ -85,10 +85,16 @@ if [ -n "${RTONNX_OPT_LEVEL:-}" ]; then
 fi
 # No -C target-cpu=cortex-m4, as the SConscript builds it: on this firmware that tuning added
 # 18 KB of code for the same instructions per inference (docs/performance.md).
-RUSTFLAGS="" cargo rustc --profile device --locked --lib -q "${opt_args[@]}" \
-    --crate-type staticlib --target $TARGET --no-default-features --features baremetal,fs \
-    --target-dir "$CARGO_TARGET_DIR/$libdir_name"
-LIB=$CARGO_TARGET_DIR/$libdir_name/$TARGET/device/librtonnx.a
+# The ONNX files run on the whole library (ONNX loader, every operator family); each plan on
+# the plan-only library a device that runs just that plan needs (the features
+# `rtonnx compile --cargo-features` prints), built below.
+build_lib() { # features, directory
+    RUSTFLAGS="" cargo rustc --profile device --locked --lib -q "${opt_args[@]}" \
+        --crate-type staticlib --target $TARGET --no-default-features --features "$1" \
+        --target-dir "$CARGO_TARGET_DIR/$2"
+}
+build_lib baremetal,fs,onnx,all-ops "$libdir_name"
+LIB_ONNX=$CARGO_TARGET_DIR/$libdir_name/$TARGET/device/librtonnx.a
 
 make -s -C firmware/mps2-an386 BUILD="$OUT" "$OUT/libicount.so"
 
@@ -122,12 +128,18 @@ for model in "${MODELS[@]}"; do
         dir=$OUT/$name
         mkdir -p "$dir"
         if [ $kind = onnx ]; then
+            LIB=$LIB_ONNX
             file=model.onnx
             cp "$model" "$dir/$file"
         else
             file=model.rtm
             echo "firmware_test: rtonnx compile $(basename "$model") -o $name/$file --target cortex-m-vfma"
             "$RTONNX_CLI" compile "$model" -o "$dir/$file" --target cortex-m-vfma
+            ops=$("$RTONNX_CLI" compile "$model" --target cortex-m-vfma --cargo-features)
+            echo "firmware_test: plan-only librtonnx.a, features baremetal,fs,$ops" \
+                "(rtonnx compile --cargo-features)"
+            build_lib "baremetal,fs,$ops" "$libdir_name-plan-${ops//,/-}"
+            LIB=$CARGO_TARGET_DIR/$libdir_name-plan-${ops//,/-}/$TARGET/device/librtonnx.a
         fi
         make -s -C firmware/mps2-an386 BUILD="$dir" LIB="$LIB" MODEL="$dir/$file" IMAGES="$IMAGES" \
             "$dir/firmware.elf" >/dev/null
@@ -152,8 +164,8 @@ for model in "${MODELS[@]}"; do
         python3 tools/firmware_report.py --log "$dir/log.txt" --icount "$dir/icount.txt" \
             --model "$dir/$file" --map "$dir/firmware.map" --elf "$elf" \
             --reference "$dir/reference.json" --summary-json "$dir/summary.json" || status=1
-        if [ "$seen" = " $base " ] && [ $kind = onnx ]; then
-            echo "  code and read-only data in the firmware by module (arm-none-eabi-nm):"
+        if [ "$seen" = " $base " ]; then
+            echo "  code and read-only data in the firmware by module (arm-none-eabi-nm, $kind library):"
             python3 tools/cross/symbol_sizes.py "$elf" 2 | sed 's/^/    /'
         fi
     done

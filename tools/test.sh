@@ -49,8 +49,9 @@ step() {
 
 step "cargo fmt --check" cargo fmt --check && passed=$((passed + 1))
 step "cargo clippy" cargo clippy --all-targets --features cli,reference -- -D warnings && passed=$((passed + 1))
-# The device builds compile other platform glue: lint them too.
-for f in rtthread,fs baremetal,fs; do
+# The device builds compile other platform glue, and builds made of parts leave code out: lint
+# them too (the whole library; plan-only with no operator family; plan-only with some).
+for f in rtthread,fs,onnx,all-ops baremetal,fs baremetal,fs,op-conv,op-dense,op-layout; do
     step "cargo clippy --features $f" cargo clippy --lib --no-default-features --features "$f" -- -D warnings &&
         passed=$((passed + 1))
 done
@@ -87,7 +88,8 @@ fi
 # The Cortex-M4F build has code of its own (the VFMA assembly kernel, cfg rtonnx_vfma): lint
 # it for that target too (cross_build.sh above installed the target).
 step "cargo clippy --target thumbv7em-none-eabihf" cargo clippy --lib --no-default-features \
-    --features baremetal,fs --target thumbv7em-none-eabihf -- -D warnings && passed=$((passed + 1))
+    --features baremetal,fs,onnx,all-ops --target thumbv7em-none-eabihf -- -D warnings &&
+    passed=$((passed + 1))
 if [ -f tools/firmware_test.sh ]; then
     if step "Cortex-M4F firmware under QEMU mps2-an386" bash tools/firmware_test.sh; then
         passed=$((passed + 1))

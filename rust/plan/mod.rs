@@ -8,6 +8,7 @@
 //! carrying the ONNX decoder and compiler.
 
 pub mod arena;
+pub mod family;
 pub mod format;
 pub mod step;
 pub mod validate;
@@ -235,6 +236,24 @@ impl Plan {
             WeightStore::Owned(_) | WeightStore::InBuffer { .. } => 0,
         };
         (own + self.segments.iter().map(|s| s.len()).sum::<usize>()) * 4
+    }
+
+    /// The operator families the steps use, each once, in [`family::Family::ALL`]'s order.
+    pub fn families(&self) -> impl Iterator<Item = family::Family> + '_ {
+        family::Family::ALL.into_iter().filter(|f| {
+            self.steps
+                .iter()
+                .any(|s| family::Family::of(&s.kernel) == Some(*f))
+        })
+    }
+
+    /// The error of loading this plan on this build when it lacks a family the plan needs
+    /// (named after the first step that needs it).
+    pub fn missing_family(&self) -> Option<crate::Error> {
+        self.steps.iter().zip(&self.nodes).find_map(|(step, node)| {
+            let family = family::Family::of(&step.kernel)?;
+            (!family.enabled()).then(|| family.missing().with_name(&node.name))
+        })
     }
 
     /// The read-only operands of a run with `inputs`.

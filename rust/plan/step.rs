@@ -7,14 +7,17 @@
 use alloc::vec::Vec;
 
 use crate::error::{err, ErrorCode, Result};
-use crate::ops::activation::{self, Activation};
-use crate::ops::binary::{self, BinaryOp, Broadcast};
-use crate::ops::conv::{self, Conv2d};
-use crate::ops::matmul::{self, BatchedMatMul, Gemm};
-use crate::ops::pool::{self, Pool2d};
-use crate::ops::reduce::{self, Reduce, ReduceOp};
-use crate::ops::unary::{self, UnaryOp};
-use crate::ops::{fused, layout, normalization, softmax, MAX_RANK};
+// Kernels by path (`ops::conv::conv2d`): a build without a family uses none of its module.
+#[allow(unused_imports)]
+use crate::ops;
+use crate::ops::activation::Activation;
+use crate::ops::binary::{BinaryOp, Broadcast};
+use crate::ops::conv::Conv2d;
+use crate::ops::matmul::{BatchedMatMul, Gemm};
+use crate::ops::pool::Pool2d;
+use crate::ops::reduce::{Reduce, ReduceOp};
+use crate::ops::unary::UnaryOp;
+use crate::ops::MAX_RANK;
 
 /// Where an operand lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,14 +359,16 @@ impl Step {
         if out_len == 0 {
             return Ok(());
         }
+        #[cfg(feature = "op-conv")]
         if let Kernel::ConvPool { p, act, pool, max } = &self.kernel {
             let pool = Some((pool, *max));
             return self.execute_with_scratch(p, *act, pool, arena, weights, out_off, out_len);
         }
+        #[cfg(feature = "op-conv")]
         if let Kernel::ConvBlocks { p, act } = &self.kernel {
             return self.execute_with_scratch(p, *act, None, arena, weights, out_off, out_len);
         }
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
         if let Kernel::ConvX86(k) = &self.kernel {
             if let Some((pool, max)) = k.pool() {
                 let (p, act) = (k.conv(), k.act());
@@ -397,6 +402,8 @@ impl Step {
                 .ok_or_else(|| err(ErrorCode::InvalidArgument, "missing operand"))?;
             s.get(loc)
         };
+        // Unused in a build without the conv and dense families.
+        #[allow(unused_variables)]
         let optional = |i: usize| -> Result<Option<&[f32]>> {
             match self.inputs.get(i) {
                 Some(loc) => s.get(*loc).map(Some),
@@ -404,28 +411,39 @@ impl Step {
             }
         };
         match &self.kernel {
-            Kernel::Conv { p, act } => conv::conv2d(p, input(0)?, input(1)?, optional(2)?, *act, y),
+            #[cfg(feature = "op-conv")]
+            Kernel::Conv { p, act } => {
+                ops::conv::conv2d(p, input(0)?, input(1)?, optional(2)?, *act, y)
+            }
             Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
                 return Err(err(ErrorCode::InvalidArgument, "scratch step dispatch"))
             }
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
             Kernel::ConvX86(k) => {
                 let (x, w, b) = (input(0)?, input(1)?, optional(2)?);
                 if !k.run(x, b, y) {
-                    conv::conv2d(k.conv(), x, w, b, k.act(), y)
+                    ops::conv::conv2d(k.conv(), x, w, b, k.act(), y)
                 }
             }
-            Kernel::MaxPool(p) => pool::max_pool2d(p, input(0)?, y),
-            Kernel::AvgPool(p) => pool::avg_pool2d(p, input(0)?, y),
+            #[cfg(feature = "op-pool")]
+            Kernel::MaxPool(p) => ops::pool::max_pool2d(p, input(0)?, y),
+            #[cfg(feature = "op-pool")]
+            Kernel::AvgPool(p) => ops::pool::avg_pool2d(p, input(0)?, y),
+            #[cfg(feature = "op-pool")]
             Kernel::GlobalAvgPool { planes, plane_len } => {
-                pool::global_avg_pool(input(0)?, y, *planes, *plane_len)
+                ops::pool::global_avg_pool(input(0)?, y, *planes, *plane_len)
             }
+            #[cfg(feature = "op-pool")]
             Kernel::GlobalMaxPool { planes, plane_len } => {
-                pool::global_max_pool(input(0)?, y, *planes, *plane_len)
+                ops::pool::global_max_pool(input(0)?, y, *planes, *plane_len)
             }
-            Kernel::Activation(act) => activation::activation(*act, input(0)?, y),
-            Kernel::Unary(op) => unary::unary(*op, input(0)?, y),
-            Kernel::Reduce { op, p } => reduce::reduce(*op, p, input(0)?, y),
+            #[cfg(feature = "op-activation")]
+            Kernel::Activation(act) => ops::activation::activation(*act, input(0)?, y),
+            #[cfg(feature = "op-math")]
+            Kernel::Unary(op) => ops::unary::unary(*op, input(0)?, y),
+            #[cfg(feature = "op-reduce")]
+            Kernel::Reduce { op, p } => ops::reduce::reduce(*op, p, input(0)?, y),
+            #[cfg(feature = "op-softmax")]
             Kernel::Softmax {
                 outer,
                 axis_len,
@@ -433,22 +451,29 @@ impl Step {
                 log,
             } => {
                 if *log {
-                    softmax::log_softmax(input(0)?, y, *outer, *axis_len, *inner)
+                    ops::softmax::log_softmax(input(0)?, y, *outer, *axis_len, *inner)
                 } else {
-                    softmax::softmax(input(0)?, y, *outer, *axis_len, *inner)
+                    ops::softmax::softmax(input(0)?, y, *outer, *axis_len, *inner)
                 }
             }
+            #[cfg(feature = "op-dense")]
             Kernel::Dense { m, k, n, act } => {
-                matmul::dense(input(0)?, input(1)?, optional(2)?, *act, y, *m, *k, *n)
+                ops::matmul::dense(input(0)?, input(1)?, optional(2)?, *act, y, *m, *k, *n)
             }
-            Kernel::Gemm { p, act } => matmul::gemm(p, input(0)?, input(1)?, optional(2)?, *act, y),
-            Kernel::MatMul(p) => matmul::batched_matmul(p, input(0)?, input(1)?, y),
-            Kernel::Binary { op, bc } => binary::binary(*op, bc, input(0)?, input(1)?, y),
+            #[cfg(feature = "op-dense")]
+            Kernel::Gemm { p, act } => {
+                ops::matmul::gemm(p, input(0)?, input(1)?, optional(2)?, *act, y)
+            }
+            #[cfg(feature = "op-dense")]
+            Kernel::MatMul(p) => ops::matmul::batched_matmul(p, input(0)?, input(1)?, y),
+            #[cfg(feature = "op-math")]
+            Kernel::Binary { op, bc } => ops::binary::binary(*op, bc, input(0)?, input(1)?, y),
+            #[cfg(feature = "op-normalization")]
             Kernel::BatchNorm {
                 batch,
                 channels,
                 plane,
-            } => normalization::batch_norm(
+            } => ops::normalization::batch_norm(
                 input(0)?,
                 y,
                 *batch,
@@ -457,23 +482,26 @@ impl Step {
                 input(1)?,
                 input(2)?,
             ),
+            #[cfg(feature = "op-layout")]
             Kernel::Transpose { shape, perm } => {
-                layout::transpose(input(0)?, y, shape.as_slice(), perm.as_slice())
+                ops::layout::transpose(input(0)?, y, shape.as_slice(), perm.as_slice())
             }
+            #[cfg(feature = "op-layout")]
             Kernel::Concat { outer, inners } => {
                 let y_inner: usize = inners.iter().sum();
                 let mut offset = 0;
                 for (i, inner) in inners.iter().enumerate() {
-                    layout::concat_part(input(i)?, y, *outer, *inner, y_inner, offset);
+                    ops::layout::concat_part(input(i)?, y, *outer, *inner, y_inner, offset);
                     offset += inner;
                 }
             }
+            #[cfg(feature = "op-layout")]
             Kernel::Pad {
                 shape,
                 begin,
                 end,
                 value,
-            } => layout::pad_constant(
+            } => ops::layout::pad_constant(
                 input(0)?,
                 y,
                 shape.as_slice(),
@@ -481,22 +509,24 @@ impl Step {
                 end.as_slice(),
                 *value,
             ),
+            #[cfg(feature = "op-layout")]
             Kernel::Gather {
                 outer,
                 axis_len,
                 inner,
                 indices,
             } => {
-                if !layout::gather(input(0)?, y, *outer, *axis_len, *inner, indices) {
+                if !ops::layout::gather(input(0)?, y, *outer, *axis_len, *inner, indices) {
                     return Err(err(ErrorCode::InvalidArgument, "gather index out of range"));
                 }
             }
+            #[cfg(feature = "op-layout")]
             Kernel::Slice {
                 shape,
                 starts,
                 steps,
                 out,
-            } => layout::slice(
+            } => ops::layout::slice(
                 input(0)?,
                 y,
                 shape.as_slice(),
@@ -511,6 +541,9 @@ impl Step {
                     .ok_or_else(|| err(ErrorCode::InvalidArgument, "copy length"))?;
                 yx.copy_from_slice(x);
             }
+            // A family this build leaves out (refused at load: `Plan::missing_family`).
+            #[allow(unreachable_patterns)]
+            _ => return Err(err(ErrorCode::NotSupported, "operator family not built")),
         }
         Ok(())
     }
@@ -518,6 +551,7 @@ impl Step {
     /// ConvPool and ConvBlocks write two arena ranges (their scratch and their output): split
     /// the arena around both, then read x (and any arena-held weights) from the untouched
     /// parts. `pool`: the pooling of ConvPool (and whether it is max pooling).
+    #[cfg(feature = "op-conv")]
     #[allow(clippy::too_many_arguments)]
     fn execute_with_scratch(
         &self,
@@ -592,16 +626,20 @@ impl Step {
             }
         }
         match pool {
-            Some((pool, max)) => fused::conv_pool2d(p, act, pool, max, x, w, bias, scratch, y),
-            None => conv::conv3x3_plain(p, x, w, bias, act, scratch, y),
+            Some((pool, max)) => ops::fused::conv_pool2d(p, act, pool, max, x, w, bias, scratch, y),
+            None => ops::conv::conv3x3_plain(p, x, w, bias, act, scratch, y),
         }
         Ok(())
     }
 
+    #[cfg_attr(not(feature = "all-ops"), allow(unused_variables))]
     fn execute_in_place(&self, y: &mut [f32]) -> Result<()> {
         match &self.kernel {
+            #[cfg(feature = "op-activation")]
             Kernel::Activation(act) => act.apply_in_place(y),
-            Kernel::Unary(op) => unary::unary_in_place(*op, y),
+            #[cfg(feature = "op-math")]
+            Kernel::Unary(op) => ops::unary::unary_in_place(*op, y),
+            #[cfg(feature = "op-softmax")]
             Kernel::Softmax {
                 outer,
                 axis_len,
@@ -609,9 +647,9 @@ impl Step {
                 log,
             } => {
                 if *log {
-                    softmax::log_softmax_in_place(y, *outer, *axis_len, *inner)
+                    ops::softmax::log_softmax_in_place(y, *outer, *axis_len, *inner)
                 } else {
-                    softmax::softmax_in_place(y, *outer, *axis_len, *inner)
+                    ops::softmax::softmax_in_place(y, *outer, *axis_len, *inner)
                 }
             }
             Kernel::Copy => {}

@@ -21,6 +21,9 @@ impl Model {
     /// A model running `plan`: allocates the zeroed activation arena (the only allocation of
     /// the runtime), after the caller has freed whatever built the plan.
     pub fn from_plan(plan: Plan) -> Result<Model> {
+        if let Some(e) = plan.missing_family() {
+            return Err(e);
+        }
         let mut arena = Vec::new();
         arena.try_reserve_exact(plan.arena_len)?;
         arena.resize(plan.arena_len, 0.0f32);

@@ -298,7 +298,8 @@ def test_build_runs_cargo_and_links_after_newlib():
     # Built as a staticlib only, so that LTO leaves just the C API global.
     assert cmd[cmd.index('--crate-type') + 1] == 'staticlib'
     assert cmd[cmd.index('--target') + 1] == 'thumbv7em-none-eabihf'
-    assert cmd[cmd.index('--features') + 1] == 'rtthread,fs'
+    # An rtconfig.h without the build-parts options (from an older package) builds it all.
+    assert cmd[cmd.index('--features') + 1] == 'rtthread,fs,onnx,all-ops'
     assert '--no-default-features' in cmd
     assert cmd[cmd.index('--profile') + 1] == 'device'
     assert cmd[cmd.index('--manifest-path') + 1] == os.path.join(REPO, 'Cargo.toml')
@@ -322,13 +323,43 @@ def test_options_change_features_and_profile():
     assert stopped is None, out
     cmd, env = bsp.cargo_command()
     assert cmd[cmd.index('--target') + 1] == 'armv7a-none-eabi'
-    assert cmd[cmd.index('--features') + 1] == 'rtthread'
+    assert cmd[cmd.index('--features') + 1] == 'rtthread,onnx,all-ops'
     assert cmd[cmd.index('--profile') + 1] == 'device-debug'
     assert 'RUSTFLAGS' not in env or 'target-cpu' not in env['RUSTFLAGS']
     assert bsp.groups[0]['src'] == []
     bsp, out, stopped = run_captured(Bsp(options={'RTONNX_OPTIMIZE_SIZE': 1}))
     cmd, env = bsp.cargo_command()
     assert cmd[-2:] == ['--config', 'profile.device.opt-level="s"']
+
+
+def test_build_parts_map_to_cargo_features():
+    parts = {'RTONNX_HAS_BUILD_PARTS': 1, 'RTONNX_OP_CONV': 1, 'RTONNX_OP_DENSE': 1,
+             'RTONNX_OP_SOFTMAX': 1, 'RTONNX_OP_LAYOUT': 1}
+    bsp, out, stopped = run_captured(Bsp(options=parts))
+    assert stopped is None, out
+    cmd, _ = bsp.cargo_command()
+    assert cmd[cmd.index('--features') + 1] == 'rtthread,fs,op-conv,op-dense,op-softmax,op-layout'
+    bsp, out, stopped = run_captured(Bsp(options=dict(parts, RTONNX_ONNX_LOADER=1)))
+    cmd, _ = bsp.cargo_command()
+    assert cmd[cmd.index('--features') + 1] == \
+        'rtthread,fs,onnx,op-conv,op-dense,op-softmax,op-layout'
+
+
+def test_every_operator_family_has_a_menuconfig_option_on_by_default():
+    families = load_functions()['op_families']()
+    assert len(families) >= 9 and 'conv' in families
+    with open(os.path.join(REPO, 'Kconfig')) as f:
+        kconfig = f.read()
+    for name in families:
+        option = 'config RTONNX_OP_' + name.upper() + '\n'
+        assert option in kconfig, option
+        after = kconfig.split(option, 1)[1].split('config ', 1)[0]
+        assert 'default y' in after, name
+    with open(os.path.join(REPO, 'Cargo.toml')) as f:
+        cargo = f.read()
+    all_ops = cargo.split('all-ops = [', 1)[1].split(']', 1)[0]
+    assert sorted(all_ops.replace('"', '').replace(',', ' ').split()) == \
+        sorted('op-' + n for n in families)
 
 
 def test_missing_cargo_says_what_to_install():

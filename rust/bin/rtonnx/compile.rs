@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use rtonnx::plan::family::Family;
 use rtonnx::plan::format;
 use rtonnx::Target;
 
@@ -72,12 +73,68 @@ pub fn c_files(plan: &[u8], name: &str, header_file: &str, source: &str) -> (Str
     (c, h)
 }
 
-/// Compiles `model` for `target` and writes the result to `out` (for `--emit c`, `out` is
-/// the `.c` file and the header goes beside it with the extension `.h`).
-pub fn run(model: &Path, out: &Path, target: Target, emit: Emit) -> Result<(), String> {
+/// What `compile` prints about the device build a plan needs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Print {
+    /// `--cargo-features`: one line of comma-separated cargo features.
+    pub cargo_features: bool,
+    /// `--kconfig`: the menuconfig lines.
+    pub kconfig: bool,
+}
+
+impl Print {
+    /// True when anything is to be printed.
+    pub fn any(self) -> bool {
+        self.cargo_features || self.kconfig
+    }
+}
+
+/// The cargo features of a plan-only library that runs `plan`: its operator families.
+pub fn cargo_features(plan: &rtonnx::Plan) -> String {
+    let features: Vec<String> = plan
+        .families()
+        .map(|f| format!("op-{}", f.name()))
+        .collect();
+    features.join(",")
+}
+
+/// The `.config` lines (as menuconfig saves them) of a device build that runs just `plan`:
+/// no ONNX loader, the plan's operator families and no other.
+pub fn kconfig_lines(plan: &rtonnx::Plan) -> String {
+    let mut s = String::from("# CONFIG_RTONNX_ONNX_LOADER is not set\n");
+    for family in Family::ALL {
+        let option = format!("CONFIG_RTONNX_OP_{}", family.name().to_ascii_uppercase());
+        if plan.families().any(|f| f == family) {
+            let _ = writeln!(s, "{option}=y");
+        } else {
+            let _ = writeln!(s, "# {option} is not set");
+        }
+    }
+    s
+}
+
+/// Compiles `model` for `target`, writes the result to `out` when given (for `--emit c`,
+/// `out` is the `.c` file and the header goes beside it with the extension `.h`), and prints
+/// what `print` asks for.
+pub fn run(
+    model: &Path,
+    out: Option<&Path>,
+    target: Target,
+    emit: Emit,
+    print: Print,
+) -> Result<(), String> {
     let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
     let plan = rtonnx::load::compile_plan(&bytes, target)
         .map_err(|e| format!("{}: {e}", model.display()))?;
+    if print.cargo_features {
+        println!("{}", cargo_features(&plan));
+    }
+    if print.kconfig {
+        print!("{}", kconfig_lines(&plan));
+    }
+    let Some(out) = out else {
+        return Ok(());
+    };
     let data = format::write(&plan).map_err(|e| format!("{}: {e}", model.display()))?;
     let write = |path: &Path, what: &[u8]| {
         std::fs::write(path, what).map_err(|e| format!("{}: {e}", path.display()))
@@ -101,7 +158,8 @@ pub fn run(model: &Path, out: &Path, target: Target, emit: Emit) -> Result<(), S
             write(&header, h.as_bytes())?;
         }
     }
-    println!(
+    // The summary goes to stderr when stdout carries what was asked to be printed.
+    let summary = format!(
         "{}: plan for {} of {} B ({} B of ONNX), arena {} B, weights {} B, {} steps",
         out.display(),
         target.name(),
@@ -111,5 +169,10 @@ pub fn run(model: &Path, out: &Path, target: Target, emit: Emit) -> Result<(), S
         plan.ram_weight_bytes() + plan.static_weight_bytes(),
         plan.steps.len()
     );
+    if print.any() {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
     Ok(())
 }

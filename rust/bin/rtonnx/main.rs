@@ -40,6 +40,14 @@ enum Command {
         /// What to write.
         #[arg(long, value_enum, default_value_t = compile::Emit::Rtm)]
         emit: compile::Emit,
+        /// Print, as one line, the cargo features of the operator families the plan needs
+        /// (a plan-only device library: no ONNX loader); writes the plan only with -o.
+        #[arg(long)]
+        cargo_features: bool,
+        /// Print the menuconfig (.config) lines of a device build that runs just this plan;
+        /// writes the plan only with -o.
+        #[arg(long)]
+        kconfig: bool,
     },
     /// Print the compiled plan: per step op, name, output shape, params and MACs; totals.
     Info {
@@ -366,14 +374,26 @@ fn main() -> ExitCode {
             output,
             target,
             emit,
+            cargo_features,
+            kconfig,
         } => {
             let ext = if emit == compile::Emit::C { "c" } else { "rtm" };
-            let out = output.unwrap_or_else(|| model.with_extension(ext));
+            let print = compile::Print {
+                cargo_features,
+                kconfig,
+            };
+            // With a print option the plan is written only where -o says.
+            let out = match output {
+                Some(out) => Some(out),
+                None if print.any() => None,
+                None => Some(model.with_extension(ext)),
+            };
             compile::run(
                 &model,
-                &out,
+                out.as_deref(),
                 target.unwrap_or(rtonnx::Target::native()),
                 emit,
+                print,
             )
         }
         Command::Info { model } => info(&model),
