@@ -7,6 +7,7 @@
 //! [`ErrorCode::NotSupported`] and a message naming the option that enables it.
 //! `rtonnx compile --cargo-features` and `--kconfig` print what a plan needs.
 
+use super::format;
 use super::step::Kernel;
 use crate::error::{err, Error, ErrorCode};
 
@@ -33,27 +34,47 @@ pub enum Family {
     Layout,
 }
 
+/// Whether this build has each family (constants, so that a match arm guarded by one is
+/// compiled out with its kernels when it is false).
+pub const CONV: bool = cfg!(feature = "op-conv");
+/// See [`CONV`].
+pub const POOL: bool = cfg!(feature = "op-pool");
+/// See [`CONV`].
+pub const DENSE: bool = cfg!(feature = "op-dense");
+/// See [`CONV`].
+pub const ACTIVATION: bool = cfg!(feature = "op-activation");
+/// See [`CONV`].
+pub const MATH: bool = cfg!(feature = "op-math");
+/// See [`CONV`].
+pub const SOFTMAX: bool = cfg!(feature = "op-softmax");
+/// See [`CONV`].
+pub const REDUCE: bool = cfg!(feature = "op-reduce");
+/// See [`CONV`].
+pub const NORMALIZATION: bool = cfg!(feature = "op-normalization");
+/// See [`CONV`].
+pub const LAYOUT: bool = cfg!(feature = "op-layout");
+
 /// One line per family: the family, its name (the feature is `op-` + name, the menuconfig
-/// option `RTONNX_OP_` + the name in capitals), whether this build has it, and the message of
-/// a load that needs it without it.
-const TABLE: [(Family, &str, bool, &str); 9] = [
-    (Family::Conv, "conv", cfg!(feature = "op-conv"),
+/// option `RTONNX_OP_` + the name in capitals), and the message of a load that needs it in a
+/// build without it.
+const TABLE: [(Family, &str, &str); 9] = [
+    (Family::Conv, "conv",
         "convolutions left out: enable RTONNX_OP_CONV (cargo feature op-conv)"),
-    (Family::Pool, "pool", cfg!(feature = "op-pool"),
+    (Family::Pool, "pool",
         "pooling left out: enable RTONNX_OP_POOL (cargo feature op-pool)"),
-    (Family::Dense, "dense", cfg!(feature = "op-dense"),
+    (Family::Dense, "dense",
         "MatMul/Gemm left out: enable RTONNX_OP_DENSE (cargo feature op-dense)"),
-    (Family::Activation, "activation", cfg!(feature = "op-activation"),
+    (Family::Activation, "activation",
         "activations left out: enable RTONNX_OP_ACTIVATION (cargo feature op-activation)"),
-    (Family::Math, "math", cfg!(feature = "op-math"),
+    (Family::Math, "math",
         "element-wise math left out: enable RTONNX_OP_MATH (cargo feature op-math)"),
-    (Family::Softmax, "softmax", cfg!(feature = "op-softmax"),
+    (Family::Softmax, "softmax",
         "Softmax left out: enable RTONNX_OP_SOFTMAX (cargo feature op-softmax)"),
-    (Family::Reduce, "reduce", cfg!(feature = "op-reduce"),
+    (Family::Reduce, "reduce",
         "reductions left out: enable RTONNX_OP_REDUCE (cargo feature op-reduce)"),
-    (Family::Normalization, "normalization", cfg!(feature = "op-normalization"),
+    (Family::Normalization, "normalization",
         "BatchNormalization left out: enable RTONNX_OP_NORMALIZATION (cargo feature op-normalization)"),
-    (Family::Layout, "layout", cfg!(feature = "op-layout"),
+    (Family::Layout, "layout",
         "layout ops left out: enable RTONNX_OP_LAYOUT (cargo feature op-layout)"),
 ];
 
@@ -71,12 +92,9 @@ impl Family {
         Family::Layout,
     ];
 
-    fn entry(self) -> (Family, &'static str, bool, &'static str) {
+    fn entry(self) -> (Family, &'static str, &'static str) {
         // `TABLE` lists the variants in declaration order.
-        TABLE
-            .get(self as usize)
-            .copied()
-            .unwrap_or((self, "", false, ""))
+        TABLE.get(self as usize).copied().unwrap_or((self, "", ""))
     }
 
     /// The family's name: `conv`, `pool`, ...
@@ -85,40 +103,28 @@ impl Family {
     }
 
     /// True when this build of the library has the family's kernels.
-    pub fn enabled(self) -> bool {
-        self.entry().2
+    pub const fn enabled(self) -> bool {
+        match self {
+            Family::Conv => CONV,
+            Family::Pool => POOL,
+            Family::Dense => DENSE,
+            Family::Activation => ACTIVATION,
+            Family::Math => MATH,
+            Family::Softmax => SOFTMAX,
+            Family::Reduce => REDUCE,
+            Family::Normalization => NORMALIZATION,
+            Family::Layout => LAYOUT,
+        }
     }
 
     /// The error of a load that needs this family in a build without it.
     pub fn missing(self) -> Error {
-        err(ErrorCode::NotSupported, self.entry().3)
+        err(ErrorCode::NotSupported, self.entry().2)
     }
 
     /// The family of a step kernel (`None`: a copy, which every build has).
     pub fn of(kernel: &Kernel) -> Option<Family> {
-        Some(match kernel {
-            Kernel::Conv { .. } | Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
-                Family::Conv
-            }
-            #[cfg(target_arch = "x86_64")]
-            Kernel::ConvX86(_) => Family::Conv,
-            Kernel::MaxPool(_)
-            | Kernel::AvgPool(_)
-            | Kernel::GlobalAvgPool { .. }
-            | Kernel::GlobalMaxPool { .. } => Family::Pool,
-            Kernel::Dense { .. } | Kernel::Gemm { .. } | Kernel::MatMul(_) => Family::Dense,
-            Kernel::Activation(_) => Family::Activation,
-            Kernel::Unary(_) | Kernel::Binary { .. } => Family::Math,
-            Kernel::Softmax { .. } => Family::Softmax,
-            Kernel::Reduce { .. } => Family::Reduce,
-            Kernel::BatchNorm { .. } => Family::Normalization,
-            Kernel::Transpose { .. }
-            | Kernel::Concat { .. }
-            | Kernel::Pad { .. }
-            | Kernel::Gather { .. }
-            | Kernel::Slice { .. } => Family::Layout,
-            Kernel::Copy => return None,
-        })
+        format::family_of_kind(format::kind_of(kernel))
     }
 }
 
@@ -132,7 +138,7 @@ mod tests {
             assert_eq!(*f as usize, i);
             assert_eq!(TABLE[i].0, *f);
             let upper = f.name().to_ascii_uppercase();
-            let message = TABLE[i].3;
+            let message = TABLE[i].2;
             assert!(message.contains(&alloc::format!("RTONNX_OP_{upper} ")));
             assert!(message.ends_with(&alloc::format!("(cargo feature op-{})", f.name())));
             // Whole in the C API's 128-byte message (a node name after it may be cut).

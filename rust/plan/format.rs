@@ -18,6 +18,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::family::{self, Family};
 use super::step::{Dims, Kernel, Loc, SignedDims, Step};
 use super::{validate, NodeInfo, Plan, Target, TensorInfo, WeightStore};
 use crate::error::{err, Error, ErrorCode, Result};
@@ -353,7 +354,24 @@ const K_GATHER: u32 = 21;
 const K_SLICE: u32 = 22;
 const K_COPY: u32 = 23;
 
-fn kind_of(k: &Kernel) -> u32 {
+/// The operator family of a step kind (`None`: a copy, in every build, or an unknown kind).
+pub(crate) const fn family_of_kind(kind: u32) -> Option<Family> {
+    Some(match kind {
+        K_CONV | K_CONV_POOL | K_CONV_X86 | K_CONV_BLOCKS => Family::Conv,
+        K_MAX_POOL | K_AVG_POOL | K_GLOBAL_AVG_POOL | K_GLOBAL_MAX_POOL => Family::Pool,
+        K_ACTIVATION => Family::Activation,
+        K_UNARY | K_BINARY => Family::Math,
+        K_REDUCE => Family::Reduce,
+        K_SOFTMAX => Family::Softmax,
+        K_DENSE | K_GEMM | K_MATMUL => Family::Dense,
+        K_BATCH_NORM => Family::Normalization,
+        K_TRANSPOSE | K_CONCAT | K_PAD | K_GATHER | K_SLICE => Family::Layout,
+        _ => return None,
+    })
+}
+
+/// The step kind of a kernel in the format.
+pub(crate) fn kind_of(k: &Kernel) -> u32 {
     match k {
         Kernel::Conv { .. } => K_CONV,
         Kernel::ConvPool { .. } => K_CONV_POOL,
@@ -824,22 +842,22 @@ fn rank_error() -> Error {
 
 fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
     Ok(match kind {
-        K_CONV => Kernel::Conv {
+        K_CONV if family::CONV => Kernel::Conv {
             p: get_conv(r)?,
             act: get_act(r)?,
         },
-        K_CONV_BLOCKS => Kernel::ConvBlocks {
+        K_CONV_BLOCKS if family::CONV => Kernel::ConvBlocks {
             p: get_conv(r)?,
             act: get_act(r)?,
         },
-        K_CONV_POOL => Kernel::ConvPool {
+        K_CONV_POOL if family::CONV => Kernel::ConvPool {
             p: get_conv(r)?,
             act: get_act(r)?,
             pool: get_pool(r)?,
             max: r.bool()?,
         },
         // Read as its portable form; `specialise` packs it for this CPU.
-        K_CONV_X86 => {
+        K_CONV_X86 if family::CONV => {
             let (p, act) = (get_conv(r)?, get_act(r)?);
             if r.bool()? {
                 Kernel::ConvPool {
@@ -852,19 +870,19 @@ fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
                 Kernel::Conv { p, act }
             }
         }
-        K_MAX_POOL => Kernel::MaxPool(get_pool(r)?),
-        K_AVG_POOL => Kernel::AvgPool(get_pool(r)?),
-        K_GLOBAL_AVG_POOL => Kernel::GlobalAvgPool {
+        K_MAX_POOL if family::POOL => Kernel::MaxPool(get_pool(r)?),
+        K_AVG_POOL if family::POOL => Kernel::AvgPool(get_pool(r)?),
+        K_GLOBAL_AVG_POOL if family::POOL => Kernel::GlobalAvgPool {
             planes: r.usize()?,
             plane_len: r.usize()?,
         },
-        K_GLOBAL_MAX_POOL => Kernel::GlobalMaxPool {
+        K_GLOBAL_MAX_POOL if family::POOL => Kernel::GlobalMaxPool {
             planes: r.usize()?,
             plane_len: r.usize()?,
         },
-        K_ACTIVATION => Kernel::Activation(get_act(r)?),
-        K_UNARY => Kernel::Unary(get_unary(r)?),
-        K_REDUCE => {
+        K_ACTIVATION if family::ACTIVATION => Kernel::Activation(get_act(r)?),
+        K_UNARY if family::MATH => Kernel::Unary(get_unary(r)?),
+        K_REDUCE if family::REDUCE => {
             let op = from_table(&REDUCE_OPS, r, "plan: unknown reduction")?;
             let rank = r.rank()?;
             let shape = r.array(rank)?;
@@ -879,19 +897,19 @@ fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
             .ok_or_else(|| malformed("plan: reduction geometry"))?;
             Kernel::Reduce { op, p }
         }
-        K_SOFTMAX => Kernel::Softmax {
+        K_SOFTMAX if family::SOFTMAX => Kernel::Softmax {
             outer: r.usize()?,
             axis_len: r.usize()?,
             inner: r.usize()?,
             log: r.bool()?,
         },
-        K_DENSE => Kernel::Dense {
+        K_DENSE if family::DENSE => Kernel::Dense {
             m: r.usize()?,
             k: r.usize()?,
             n: r.usize()?,
             act: get_act(r)?,
         },
-        K_GEMM => Kernel::Gemm {
+        K_GEMM if family::DENSE => Kernel::Gemm {
             p: Gemm {
                 m: r.usize()?,
                 k: r.usize()?,
@@ -904,7 +922,7 @@ fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
             },
             act: get_act(r)?,
         },
-        K_MATMUL => {
+        K_MATMUL if family::DENSE => {
             let (m, k, n, rank) = (r.usize()?, r.usize()?, r.usize()?, r.rank()?);
             Kernel::MatMul(BatchedMatMul {
                 m,
@@ -916,7 +934,7 @@ fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
                 b_batch_strides: r.array(rank)?,
             })
         }
-        K_BINARY => {
+        K_BINARY if family::MATH => {
             let op = from_table(&BINARY_OPS, r, "plan: unknown binary operator")?;
             let rank = r.rank()?;
             let (out_shape, a_strides, b_strides) =
@@ -932,16 +950,16 @@ fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
             };
             Kernel::Binary { op, bc }
         }
-        K_BATCH_NORM => Kernel::BatchNorm {
+        K_BATCH_NORM if family::NORMALIZATION => Kernel::BatchNorm {
             batch: r.usize()?,
             channels: r.usize()?,
             plane: r.usize()?,
         },
-        K_TRANSPOSE => Kernel::Transpose {
+        K_TRANSPOSE if family::LAYOUT => Kernel::Transpose {
             shape: r.dims()?,
             perm: r.dims()?,
         },
-        K_CONCAT => {
+        K_CONCAT if family::LAYOUT => {
             let outer = r.usize()?;
             let n = r.count(1)?;
             let mut inners = Vec::new();
@@ -951,13 +969,13 @@ fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
             }
             Kernel::Concat { outer, inners }
         }
-        K_PAD => Kernel::Pad {
+        K_PAD if family::LAYOUT => Kernel::Pad {
             shape: r.dims()?,
             begin: r.signed()?,
             end: r.signed()?,
             value: r.f32()?,
         },
-        K_GATHER => {
+        K_GATHER if family::LAYOUT => {
             let (outer, axis_len, inner) = (r.usize()?, r.usize()?, r.usize()?);
             let n = r.count(2)?;
             let mut indices = Vec::new();
@@ -972,14 +990,19 @@ fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
                 indices,
             }
         }
-        K_SLICE => Kernel::Slice {
+        K_SLICE if family::LAYOUT => Kernel::Slice {
             shape: r.dims()?,
             starts: r.dims()?,
             steps: r.signed()?,
             out: r.dims()?,
         },
         K_COPY => Kernel::Copy,
-        _ => return Err(malformed("plan: unknown step kind")),
+        // A kind of a family this build leaves out, or none at all.
+        _ => {
+            return Err(
+                family_of_kind(kind).map_or(malformed("plan: unknown step kind"), |f| f.missing())
+            )
+        }
     })
 }
 

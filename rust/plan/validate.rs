@@ -4,6 +4,7 @@
 //! stay within the engine's limits, so that a hostile plan can neither index out of bounds
 //! nor make a kernel loop longer than its tensors.
 
+use super::family::{self, Family};
 use super::step::{supports_in_place, Kernel, Loc, Step};
 use super::{Plan, MAX_TENSOR_ELEMENTS};
 use crate::error::{err, Error, ErrorCode, Result};
@@ -265,7 +266,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
         }
     };
     match &step.kernel {
-        Kernel::Conv { p, .. } => {
+        Kernel::Conv { p, .. } if family::CONV => {
             let (x, w, yl) = conv_geometry(p)?;
             same(yl)?;
             expect(
@@ -275,7 +276,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
                 &[Some(x), Some(w), Some(p.out_channels)],
             )
         }
-        Kernel::ConvBlocks { p, .. } => {
+        Kernel::ConvBlocks { p, .. } if family::CONV => {
             let (x, w, yl) = conv_geometry(p)?;
             same(yl)?;
             let ring = conv::conv3x3_plain_scratch_len(p).ok_or_else(|| bad("plan: block conv"))?;
@@ -285,7 +286,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
                 _ => expect(step, lens, &[4], &[Some(x), Some(w), b, Some(ring)]),
             }
         }
-        Kernel::ConvPool { p, pool, .. } => {
+        Kernel::ConvPool { p, pool, .. } if family::CONV => {
             let (x, w, _) = conv_geometry(p)?;
             pool_geometry(pool)?;
             if pool.batch != 1 || pool.channels != 1 || pool.in_h != p.out_h || pool.in_w != p.out_w
@@ -302,18 +303,21 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
         }
         #[cfg(target_arch = "x86_64")]
         Kernel::ConvX86(_) => Err(bad("plan: packed step before packing")),
-        Kernel::MaxPool(p) | Kernel::AvgPool(p) => {
+        Kernel::MaxPool(p) | Kernel::AvgPool(p) if family::POOL => {
             let (x, yl) = pool_geometry(p)?;
             same(yl)?;
             expect(step, lens, &[1], &[Some(x)])
         }
         Kernel::GlobalAvgPool { planes, plane_len }
-        | Kernel::GlobalMaxPool { planes, plane_len } => {
+        | Kernel::GlobalMaxPool { planes, plane_len }
+            if family::POOL =>
+        {
             same(*planes)?;
             expect(step, lens, &[1], &[Some(product(&[*planes, *plane_len])?)])
         }
-        Kernel::Activation(_) | Kernel::Unary(_) => expect(step, lens, &[1], &[Some(y)]),
-        Kernel::Reduce { p, .. } => {
+        Kernel::Activation(_) if family::ACTIVATION => expect(step, lens, &[1], &[Some(y)]),
+        Kernel::Unary(_) if family::MATH => expect(step, lens, &[1], &[Some(y)]),
+        Kernel::Reduce { p, .. } if family::REDUCE => {
             let shape = p.shape.get(..p.rank).ok_or_else(|| bad("plan: rank"))?;
             let kept = shape
                 .iter()
@@ -328,21 +332,21 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             axis_len,
             inner,
             ..
-        } => {
+        } if family::SOFTMAX => {
             same(product(&[*outer, *axis_len, *inner])?)?;
             expect(step, lens, &[1], &[Some(y)])
         }
-        Kernel::Dense { m, k, n, .. } => {
+        Kernel::Dense { m, k, n, .. } if family::DENSE => {
             same(product(&[*m, *n])?)?;
             let (x, w) = (product(&[*m, *k])?, product(&[*k, *n])?);
             expect(step, lens, &[2, 3], &[Some(x), Some(w), Some(*n)])
         }
-        Kernel::Gemm { p, .. } => {
+        Kernel::Gemm { p, .. } if family::DENSE => {
             same(product(&[p.m, p.n])?)?;
             let (a, b) = (product(&[p.m, p.k])?, product(&[p.k, p.n])?);
             expect(step, lens, &[2, 3], &[Some(a), Some(b), None])
         }
-        Kernel::MatMul(p) => {
+        Kernel::MatMul(p) if family::DENSE => {
             let r = p.rank;
             let shape = p.batch_shape.get(..r).ok_or_else(|| bad("plan: rank"))?;
             let sa = p.a_batch_strides.get(..r).unwrap_or(&[]);
@@ -353,7 +357,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             let b = product(&[bb, p.k, p.n])?;
             expect(step, lens, &[2], &[Some(a), Some(b)])
         }
-        Kernel::Binary { bc, .. } => {
+        Kernel::Binary { bc, .. } if family::MATH => {
             if bc.rank == 0 || bc.full_rank > MAX_RANK {
                 return Err(bad("plan: rank"));
             }
@@ -371,12 +375,12 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             batch,
             channels,
             plane,
-        } => {
+        } if family::NORMALIZATION => {
             same(product(&[*batch, *channels, *plane])?)?;
             let c = Some(*channels);
             expect(step, lens, &[3], &[Some(y), c, c])
         }
-        Kernel::Transpose { shape, perm } => {
+        Kernel::Transpose { shape, perm } if family::LAYOUT => {
             let (s, p) = (shape.as_slice(), perm.as_slice());
             let mut seen = [false; MAX_RANK];
             for &a in p {
@@ -391,7 +395,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             same(product(s)?)?;
             expect(step, lens, &[1], &[Some(y)])
         }
-        Kernel::Concat { outer, inners } => {
+        Kernel::Concat { outer, inners } if family::LAYOUT => {
             if inners.len() != step.inputs.len() || inners.is_empty() {
                 return Err(bad("plan: operand count"));
             }
@@ -415,7 +419,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
         }
         Kernel::Pad {
             shape, begin, end, ..
-        } => {
+        } if family::LAYOUT => {
             let s = shape.as_slice();
             if begin.as_slice().len() != s.len() || end.as_slice().len() != s.len() {
                 return Err(bad("plan: pad rank"));
@@ -440,7 +444,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             axis_len,
             inner,
             indices,
-        } => {
+        } if family::LAYOUT => {
             let n = i64::try_from(*axis_len).map_err(|_| bad("plan: gather"))?;
             if indices.iter().any(|&i| i < -n || i >= n) {
                 return Err(bad("plan: gather index out of range"));
@@ -458,7 +462,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             starts,
             steps,
             out,
-        } => {
+        } if family::LAYOUT => {
             let (s, st, sp, o) = (
                 shape.as_slice(),
                 starts.as_slice(),
@@ -493,5 +497,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             }
             Ok(())
         }
+        // A family this build leaves out (the reader refuses its steps first).
+        _ => Err(Family::of(&step.kernel).map_or(bad("plan: step kind"), Family::missing)),
     }
 }
