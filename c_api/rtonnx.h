@@ -21,6 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * In an RT-Thread BSP, the package's SConscript defines RTONNX_PACKAGE_BUILT for the whole
+ * BSP (CPPDEFINES). rtconfig.h (included by rtthread.h: include that first) enabling the
+ * package without it means scons never read that SConscript and links no librtonnx.
+ */
+#if defined(PKG_USING_RTONNX) && !defined(RTONNX_PACKAGE_BUILT)
+#error "rtonnx: rtconfig.h has PKG_USING_RTONNX but scons did not read the package's SConscript, so librtonnx is not built or linked. A package put into packages/ by hand needs packages/SConscript: see docs/rtthread.md (manual install), or run: python packages/rtonnx/tools/check_install.py ."
+#endif
+
 typedef struct onnx_model onnx_model_t; /* opaque */
 
 /*

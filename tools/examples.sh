@@ -55,7 +55,9 @@ if [ "$CHECK" = 1 ]; then
 fi
 
 echo "== msh (examples/*.c unchanged + tests/host_rtthread + port/rtonnx_port.c)"
-cc -std=c99 -Wall -Wextra -Werror -O2 -g -DRTONNX_RTTHREAD -Ic_api -Itests/host_rtthread \
+# -DRTONNX_RTTHREAD and -DRTONNX_PACKAGE_BUILT: what the SConscript defines (tests/host_rtthread/rtconfig.h
+# has PKG_USING_RTONNX, and rtonnx.h refuses that without RTONNX_PACKAGE_BUILT).
+cc -std=c99 -Wall -Wextra -Werror -O2 -g -DRTONNX_RTTHREAD -DRTONNX_PACKAGE_BUILT -Ic_api -Itests/host_rtthread \
     examples/onnx_mnist.c examples/mnist_sm.c examples/mnist_model.c examples/mnist_images.c port/rtonnx_port.c \
     tests/host_rtthread/rtthread_host.c tests/host_rtthread/msh.c "$LIB" -lpthread -ldl -lm -o "$OUT/msh"
 MSH="$(cd "$OUT" && pwd)/msh"
@@ -127,7 +129,7 @@ mkdir -p "$KDIR"
 cp examples/onnx_mnist.c examples/mnist_sm.c examples/mnist_model.c examples/mnist_images.c examples/mnist_common.h "$KDIR/"
 "$PY" tools/examples/gen_headers.py "$K2O" "$KDIR" >/dev/null
 cmp -s "$KDIR/mnist_images.h" examples/mnist_images.h || { echo "FAIL the digits differ between the two header sets"; exit 1; }
-cc -std=c99 -Wall -Wextra -Werror -O2 -g -DRTONNX_RTTHREAD -Ic_api -Itests/host_rtthread \
+cc -std=c99 -Wall -Wextra -Werror -O2 -g -DRTONNX_RTTHREAD -DRTONNX_PACKAGE_BUILT -Ic_api -Itests/host_rtthread \
     "$KDIR/onnx_mnist.c" "$KDIR/mnist_sm.c" "$KDIR/mnist_model.c" "$KDIR/mnist_images.c" port/rtonnx_port.c \
     tests/host_rtthread/rtthread_host.c tests/host_rtthread/msh.c "$LIB" -lpthread -ldl -lm -o "$KDIR/msh"
 MAIN_MSH="$MSH"

@@ -311,8 +311,13 @@ def test_build_runs_cargo_and_links_after_newlib():
     assert group['LIBS'] == ['c', 'm', 'gcc', 'rtonnx']
     assert group['LIBPATH'] == [os.path.join(bsp.bsp_root, 'build', 'rtonnx',
                                              'thumbv7em-none-eabihf', 'device')]
-    assert group['src'] == [os.path.join(REPO, 'port', 'rtonnx_port.c')]
+    # Relative to the SConscript's folder, so that SCons builds the objects in the BSP's
+    # variant folder (build/), not beside the sources (test_real_scons_* below).
+    assert group['src'] == ['port/rtonnx_port.c']
     assert group['LOCAL_CPPDEFINES'] == ['RTONNX_RTTHREAD']
+    # For the whole BSP: rtonnx.h refuses PKG_USING_RTONNX without it.
+    assert group['CPPDEFINES'] == ['RTONNX_PACKAGE_BUILT']
+    assert group['CPPPATH'] == [os.path.join(REPO, 'c_api')]
     assert bsp.returned == ['objs-of-rtonnx']
 
 
@@ -396,6 +401,9 @@ def test_clean_registers_the_cargo_directory():
     assert stopped is None
     assert bsp.cleaned == [os.path.join(root, 'build', 'rtonnx')]
     assert bsp.commands == []
+    # The sources are given in clean mode too, so that `scons -c` removes their objects.
+    assert bsp.groups[0]['src'] == ['port/rtonnx_port.c']
+    assert 'LIBS' not in bsp.groups[0]
 
 
 def test_prebuilt_library_skips_cargo():
@@ -423,10 +431,9 @@ def test_enabled_examples_are_compiled():
         path = os.path.join(REPO, 'examples', name)
         if os.path.isfile(path):
             assert stopped is None, out
-            assert path in bsp.groups[0]['src']
+            assert 'examples/' + name in bsp.groups[0]['src']
             # One table of digits, whichever examples are on.
-            images = os.path.join(REPO, 'examples', 'mnist_images.c')
-            assert bsp.groups[0]['src'].count(images) == 1
+            assert bsp.groups[0]['src'].count('examples/mnist_images.c') == 1
         else:
             assert stopped is not None and 'missing' in out
 
@@ -437,13 +444,385 @@ def test_all_examples_share_one_image_table():
         'RTONNX_USING_EXAMPLE_MNIST_MODEL': 1}))
     assert stopped is None, out
     src = bsp.groups[0]['src']
-    assert src.count(os.path.join(REPO, 'examples', 'mnist_images.c')) == 1, src
+    assert src.count('examples/mnist_images.c') == 1, src
+    # Every source is named relative to the SConscript's folder, and exists there.
+    for name in src:
+        assert not os.path.isabs(name), name
+        assert os.path.isfile(os.path.join(REPO, name)), name
 
 
 def test_non_gcc_toolchains_are_refused():
     bsp, out, stopped = run_captured(Bsp(platform='armcc'))
     assert stopped is not None and 'armcc' in out and bsp.commands == []
 
+
+
+# --- a real SCons build of a miniature BSP ----------------------------------------------
+#
+# The tests above stub DefineGroup, so they cannot see where SCons puts the objects. These
+# run the package's SConscript in real SCons (from the repository's .venv, where
+# tools/setup.sh installs the pinned version) inside a miniature BSP laid out like an
+# RT-Thread one: SConstruct reads the BSP's SConscript with variant_dir='build',
+# duplicate=0, that SConscript reads each sub-folder's SConscript, packages/SConscript
+# (the text docs/rtthread.md gives) reads the package's. Its building.py is written here:
+# the few functions the SConscripts call, with the two behaviours of RT-Thread's that matter
+# (DefineGroup turns the source names into File nodes of the current SConscript's folder,
+# GetCurrentDir is that folder in the source tree). The C files are compiled for the host
+# against tests/host_rtthread, as tools/examples.sh does.
+
+MINI_BUILDING = r"""
+import os
+import re
+from SCons.Script import *
+
+Env = None
+Options = {}
+Groups = []
+
+
+def PrepareBuilding(env):
+    global Env
+    Env = env
+    with open('rtconfig.h') as f:
+        for line in f:
+            m = re.match(r'\s*#define\s+(\w+)(?:\s+(.*?))?\s*$', line)
+            if m:
+                Options[m.group(1)] = m.group(2) or ''
+    return SConscript('SConscript', variant_dir='build', duplicate=0)
+
+
+def GetDepend(depend):
+    names = [depend] if isinstance(depend, str) else [n for n in depend if n]
+    if not all(n in Options for n in names):
+        return False
+    if isinstance(depend, str) and Options[depend] != '':
+        return Options[depend]
+    return True
+
+
+def GetCurrentDir():
+    return Dir('.').srcnode().abspath
+
+
+def DefineGroup(name, src, depend, **params):
+    if not GetDepend(depend):
+        return []
+    files = File(list(src))
+    for key in ('CPPPATH', 'LIBPATH'):
+        if params.get(key):
+            Env.AppendUnique(**{key: [os.path.abspath(p) for p in params[key]]})
+    for key in ('CPPDEFINES', 'LIBS'):
+        if params.get(key):
+            Env.AppendUnique(**{key: params[key]})
+    Groups.append(dict(params, name=name, src=files))
+    return files
+
+
+def DoBuilding(target, sources):
+    local = {}
+    for g in Groups:
+        for f in g['src']:
+            local[f.abspath] = g.get('LOCAL_CPPDEFINES', [])
+    objs = []
+    for f in sources:
+        objs += Env.Object(f, CPPDEFINES=Env.get('CPPDEFINES', []) + local.get(f.abspath, []))
+    # An archive, not a program: the objects are what these tests look at.
+    Env.Library(target, objs)
+"""
+
+MINI_SCONSTRUCT = """
+import sys
+sys.path.insert(0, Dir('#tools').abspath)
+from building import *
+env = Environment(CFLAGS='-std=c99 -Wall -Wextra -Werror -O1')
+objs = PrepareBuilding(env)
+DoBuilding('rtthread', objs)
+"""
+
+# The BSP's own SConscript, and its applications/ folder, as RT-Thread BSPs have them.
+MINI_BSP_SCONSCRIPT = """
+import os
+from building import *
+objs = []
+for d in sorted(os.listdir(GetCurrentDir())):
+    if os.path.isfile(os.path.join(GetCurrentDir(), d, 'SConscript')):
+        objs = objs + SConscript(os.path.join(d, 'SConscript'))
+Return('objs')
+"""
+
+MINI_APP_SCONSCRIPT = """
+from building import *
+group = DefineGroup('Applications', ['main.c'], depend=[''], CPPPATH=%r)
+Return('group')
+"""
+
+# An application calling the C API, including rtthread.h (hence rtconfig.h) first.
+MINI_APP_MAIN = """#include <rtthread.h>
+#include "rtonnx.h"
+
+int app_main(void)
+{
+    onnx_model_t *model = onnx_model_load("/mnist-sm.onnx");
+    onnx_model_free(model);
+    return 0;
+}
+"""
+
+PACKAGE_FILES = ['SConscript', 'Kconfig', 'c_api/rtonnx.h', 'port/rtonnx_port.c',
+                 'tools/check_install.py']
+
+
+def _venv_python(module):
+    """A Python that has `module`: this one, or the repository's .venv (tools/setup.sh)."""
+    for py in (sys.executable, os.path.join(REPO, '.venv', 'bin', 'python')):
+        if os.path.isfile(py) and subprocess.run([py, '-c', 'import ' + module],
+                                                 capture_output=True).returncode == 0:
+            return py
+    raise AssertionError('no Python with %s: run bash tools/setup.sh (it installs '
+                         'tools/requirements-ci.txt into .venv)' % module)
+
+
+def _check_install():
+    ns = {'__name__': 'check_install', '__file__': os.path.join(REPO, 'tools', 'check_install.py')}
+    with open(ns['__file__']) as f:
+        exec(compile(f.read(), ns['__file__'], 'exec'), ns)
+    return ns
+
+
+def make_mini_bsp(packages_sconscript=True, app_cpppath=(), examples=True):
+    """A miniature BSP in a temporary folder with a copy of the package in packages/rtonnx;
+    returns its path."""
+    root = tempfile.mkdtemp(prefix='rtonnx-minibsp-')
+
+    def write(rel, text):
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+
+    write('tools/building.py', MINI_BUILDING)
+    write('SConstruct', MINI_SCONSTRUCT)
+    write('SConscript', MINI_BSP_SCONSCRIPT)
+    write('rtconfig.py', "ARCH = 'sim'\nCPU = 'posix'\nPLATFORM = 'gcc'\nDEVICE = ''\n"
+          "CFLAGS = ''\n")
+    lib = os.path.join(root, 'prebuilt', 'librtonnx.a')
+    write('prebuilt/librtonnx.a', '')
+    options = ['PKG_USING_RTONNX', 'RTONNX_USING_FILE']
+    if examples:
+        options += ['RTONNX_USING_EXAMPLE_MNIST_MODEL', 'RTONNX_USING_EXAMPLE_MNIST_SM']
+    write('rtconfig.h', ''.join('#define %s\n' % o for o in options)
+          + '#define RTONNX_PREBUILT_LIB "%s"\n' % lib)
+    write('.config', ''.join('CONFIG_%s=y\n' % o for o in options))
+    cpppath = [os.path.join(REPO, 'tests', 'host_rtthread')] + list(app_cpppath)
+    write('applications/SConscript', MINI_APP_SCONSCRIPT % (cpppath,))
+    write('applications/main.c', MINI_APP_MAIN)
+    if packages_sconscript:
+        write('packages/SConscript', _check_install()['PACKAGES_SCONSCRIPT'])
+    pkg = os.path.join(root, 'packages', 'rtonnx')
+    for rel in PACKAGE_FILES:
+        os.makedirs(os.path.dirname(os.path.join(pkg, rel)), exist_ok=True)
+        shutil.copy(os.path.join(REPO, rel), os.path.join(pkg, rel))
+    shutil.copytree(os.path.join(REPO, 'examples'), os.path.join(pkg, 'examples'),
+                    ignore=shutil.ignore_patterns('models', '*.o'))
+    return root
+
+
+def scons(root, *args):
+    res = subprocess.run([_venv_python('SCons'), '-m', 'SCons', '-Q'] + list(args), cwd=root,
+                         capture_output=True, text=True)
+    return res.returncode, res.stdout + res.stderr
+
+
+def objects_under(path):
+    return sorted(os.path.relpath(os.path.join(d, f), path)
+                  for d, _, files in os.walk(path) for f in files if f.endswith('.o'))
+
+
+def test_real_scons_builds_the_objects_under_build_and_cleans_them():
+    root = make_mini_bsp()
+    rc, out = scons(root)
+    assert rc == 0, out
+    objs = objects_under(os.path.join(root, 'build'))
+    assert objs == ['applications/main.o', 'packages/rtonnx/examples/mnist_images.o',
+                    'packages/rtonnx/examples/mnist_model.o',
+                    'packages/rtonnx/examples/mnist_sm.o',
+                    'packages/rtonnx/port/rtonnx_port.o'], objs
+    # Nothing inside the package folder (the bug of absolute source paths).
+    assert objects_under(os.path.join(root, 'packages')) == []
+    # The port was compiled with the package's local define RTONNX_RTTHREAD: without it, it
+    # would define the bare-metal rtonnx_port_errno.
+    nm = subprocess.run(['nm', os.path.join(root, 'build', 'packages', 'rtonnx', 'port',
+                                            'rtonnx_port.o')], capture_output=True, text=True)
+    assert nm.returncode == 0 and 'rtonnx_port_file_size' in nm.stdout, nm
+    assert 'rtonnx_port_errno' not in nm.stdout, nm.stdout
+    # The check sees a complete installation (no map file here: a library, not a link).
+    import io
+    report = io.StringIO()
+    assert _check_install()['check'](root, os.path.join(root, 'packages', 'rtonnx'),
+                                     out=report) == 0, report.getvalue()
+    assert 'build/packages/rtonnx/port/rtonnx_port.o' in report.getvalue()
+    # scons -c removes every object and cargo's folder (made here as cargo would).
+    os.makedirs(os.path.join(root, 'build', 'rtonnx', 'x86_64-unknown-linux-gnu', 'device'))
+    with open(os.path.join(root, 'build', 'rtonnx', 'x86_64-unknown-linux-gnu', 'device',
+                           'librtonnx.a'), 'w'):
+        pass
+    rc, out = scons(root, '-c')
+    assert rc == 0, out
+    assert objects_under(root) == [], objects_under(root)
+    assert not os.path.exists(os.path.join(root, 'build', 'rtonnx')), out
+
+
+def test_real_scons_without_packages_sconscript_is_caught():
+    # The manual install without packages/SConscript: scons never reads the package. An
+    # application that found rtonnx.h by itself stops on the header's #error ...
+    root = make_mini_bsp(packages_sconscript=False,
+                         app_cpppath=[os.path.join(REPO, 'c_api')])
+    rc, out = scons(root)
+    assert rc != 0, out
+    assert 'did not read the package\'s SConscript' in out and 'packages/SConscript' in out, out
+    assert objects_under(os.path.join(root, 'build')) == []
+    # ... and the check says what is missing and how to write it.
+    import io
+    ci = _check_install()
+    pkg = os.path.join(root, 'packages', 'rtonnx')
+    report = io.StringIO()
+    assert ci['check'](root, pkg, out=report) == 1, report.getvalue()
+    text = report.getvalue()
+    assert 'PROBLEM: packages/SConscript is missing' in text, text
+    assert '--write-sconscript' in text, text
+    # --write-sconscript writes it; then the same BSP builds the package.
+    report = io.StringIO()
+    assert ci['check'](root, pkg, write=True, out=report) == 0, report.getvalue()
+    with open(os.path.join(root, 'packages', 'SConscript')) as f:
+        assert f.read() == ci['PACKAGES_SCONSCRIPT']
+    rc, out = scons(root)
+    assert rc == 0, out
+    assert 'packages/rtonnx/port/rtonnx_port.o' in objects_under(os.path.join(root, 'build'))
+
+
+def test_real_scons_without_packages_sconscript_builds_nothing_of_ours():
+    # No application of ours: the build succeeds (nothing SCons can do about it), with no
+    # object of the package: the case only the check can report.
+    root = make_mini_bsp(packages_sconscript=False)
+    os.remove(os.path.join(root, 'applications', 'main.c'))
+    with open(os.path.join(root, 'applications', 'main.c'), 'w') as f:
+        f.write('#include <rtthread.h>\nint app_main(void) { return 0; }\n')
+    rc, out = scons(root)
+    assert rc == 0, out
+    assert objects_under(os.path.join(root, 'build')) == ['applications/main.o']
+    import io
+    report = io.StringIO()
+    assert _check_install()['check'](root, os.path.join(root, 'packages', 'rtonnx'),
+                                     out=report) == 1
+    assert 'packages/SConscript is missing' in report.getvalue()
+
+
+def test_header_refuses_pkg_using_rtonnx_without_the_sconscript():
+    src = os.path.join(tempfile.mkdtemp(prefix='rtonnx-hdr-'), 'app.c')
+    with open(src, 'w') as f:
+        f.write(MINI_APP_MAIN)
+    cmd = ['cc', '-std=c99', '-fsyntax-only', '-I' + os.path.join(REPO, 'tests', 'host_rtthread'),
+           '-I' + os.path.join(REPO, 'c_api'), src]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode != 0 and 'packages/SConscript' in res.stderr, res.stderr
+    res = subprocess.run(cmd + ['-DRTONNX_PACKAGE_BUILT'], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    # Outside RT-Thread (no rtconfig.h with PKG_USING_RTONNX) the header has no condition.
+    with open(src, 'w') as f:
+        f.write('#include "rtonnx.h"\nint main(void) { return onnx_model_load("x") != 0; }\n')
+    res = subprocess.run(cmd[:3] + cmd[4:], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+def test_check_reads_the_link_map():
+    ci = _check_install()
+    root = make_mini_bsp()
+    pkg = os.path.join(root, 'packages', 'rtonnx')
+    rc, out = scons(root)
+    assert rc == 0, out
+    import io
+
+    def run(map_text):
+        with open(os.path.join(root, 'rtthread.map'), 'w') as f:
+            f.write(map_text)
+        report = io.StringIO()
+        return ci['check'](root, pkg, out=report), report.getvalue()
+
+    lib = os.path.join(root, 'prebuilt', 'librtonnx.a')
+    good = ''.join('LOAD %s\n' % p for p in [
+        'build/applications/main.o', 'build/packages/rtonnx/port/rtonnx_port.o',
+        'build/packages/rtonnx/examples/mnist_model.o',
+        'build/packages/rtonnx/examples/mnist_sm.o',
+        'build/packages/rtonnx/examples/mnist_images.o', lib])
+    n, text = run(good)
+    assert n == 0 and 'rtthread.map links librtonnx.a' in text, text
+    n, text = run('LOAD build/applications/main.o\n')
+    assert n == 1 and 'did not include the rtonnx library' in text, text
+    n, text = run(good.replace('mnist_sm.o', 'other.o'))
+    assert n == 1 and 'lacks mnist_sm.o' in text, text
+    # Objects an older version left in the package folder are reported.
+    with open(os.path.join(pkg, 'port', 'rtonnx_port.o'), 'w'):
+        pass
+    n, text = run(good)
+    assert n == 1 and 'inside the package folder' in text, text
+
+
+def test_check_reports_a_missing_kconfig_hookup():
+    ci = _check_install()
+    root = make_mini_bsp()
+    with open(os.path.join(root, '.config'), 'w') as f:
+        f.write('CONFIG_RT_USING_HEAP=y\n')
+    import io
+    report = io.StringIO()
+    assert ci['check'](root, os.path.join(root, 'packages', 'rtonnx'), out=report) == 1
+    assert 'source "packages/rtonnx/Kconfig"' in report.getvalue(), report.getvalue()
+
+
+def _doc_block_after(marker):
+    """The text of the first fenced code block after `marker` in docs/rtthread.md."""
+    with open(os.path.join(REPO, 'docs', 'rtthread.md')) as f:
+        doc = f.read()
+    at = doc.index(marker)
+    start = doc.index('```', at)
+    start = doc.index('\n', start) + 1
+    import textwrap
+    # A block inside a list item is indented: the text without that indentation.
+    block = doc[start:doc.index('```', start)]
+    return textwrap.dedent(block.rstrip(' '))
+
+
+def test_guide_gives_the_packages_sconscript_the_check_writes():
+    assert _doc_block_after('`packages/SConscript`, with this text') == \
+        _check_install()['PACKAGES_SCONSCRIPT']
+
+
+def test_guide_kconfig_hookup_works_with_kconfiglib():
+    # The line the guide adds to the BSP's Kconfig, in a BSP Kconfig with the kernel symbols
+    # the package's Kconfig depends on; kconfiglib (RT-Thread 5's menuconfig) writes
+    # rtconfig.h-style output with the package's options.
+    line = _doc_block_after('add this line to the BSP\'s `Kconfig`').strip()
+    root = make_mini_bsp()
+    with open(os.path.join(root, 'Kconfig'), 'w') as f:
+        f.write('mainmenu "RT-Thread Configuration"\n'
+                'config RT_USING_HEAP\n    bool "heap"\n    default y\n'
+                'config RT_USING_DFS\n    bool "dfs"\n    default y\n'
+                'config DFS_USING_POSIX\n    bool "posix"\n    default y\n'
+                'config RT_USING_FINSH\n    bool "finsh"\n    default y\n'
+                + line + '\n')
+    script = ('import kconfiglib\n'
+              'k = kconfiglib.Kconfig("Kconfig")\n'
+              'for s in ("PKG_USING_RTONNX", "RTONNX_USING_EXAMPLE_MNIST_MODEL"):\n'
+              '    assert k.syms[s].set_value(2), s\n'
+              'k.write_autoconf("out.h")\n')
+    res = subprocess.run([_venv_python('kconfiglib'), '-c', script], cwd=root,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    with open(os.path.join(root, 'out.h')) as f:
+        header = f.read()
+    for name in ('CONFIG_PKG_USING_RTONNX 1', 'CONFIG_RTONNX_USING_FILE 1',
+                 'CONFIG_RTONNX_USING_EXAMPLE_MNIST_MODEL 1',
+                 'CONFIG_RTONNX_EXAMPLE_STACK_SIZE 6144'):
+        assert name in header, (name, header)
 
 if __name__ == '__main__':
     tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith('test_')]
