@@ -32,6 +32,8 @@
 
 typedef struct onnx_model onnx_model_t; /* opaque */
 
+/* Return codes: 0 or one of these (tests/c_header.rs writes them from rust/error.rs). */
+
 /*
  Success.
  */
@@ -68,22 +70,24 @@ typedef struct onnx_model onnx_model_t; /* opaque */
 #define ONNX_ERR_OUT_OF_MEMORY -6
 
 /*
- The bytes are not a well-formed ONNX protobuf.
+ The bytes are not a well-formed ONNX protobuf ModelProto or compiled plan (truncated,
+ bad varint, bad wire type, bad plan table).
  */
 #define ONNX_ERR_MALFORMED -7
 
 /*
- Unsupported IR version.
+ The model's IR version is missing or not supported.
  */
 #define ONNX_ERR_UNSUPPORTED_IR_VERSION -8
 
 /*
- Unsupported or missing default-domain opset.
+ The default-domain opset is missing or outside the range this engine accepts
+ (docs/engine.md).
  */
 #define ONNX_ERR_UNSUPPORTED_OPSET -9
 
 /*
- A node uses another operator domain.
+ A node uses an operator domain other than the default ONNX domain.
  */
 #define ONNX_ERR_UNSUPPORTED_DOMAIN -10
 
@@ -93,12 +97,13 @@ typedef struct onnx_model onnx_model_t; /* opaque */
 #define ONNX_ERR_UNSUPPORTED_OPERATOR -11
 
 /*
- A tensor has an unsupported element type.
+ A tensor has an element type this engine does not support.
  */
 #define ONNX_ERR_UNSUPPORTED_DATA_TYPE -12
 
 /*
- An attribute value is not supported.
+ An attribute has a value this engine does not support (e.g. a Pad mode other than
+ constant).
  */
 #define ONNX_ERR_UNSUPPORTED_ATTRIBUTE -13
 
@@ -108,54 +113,60 @@ typedef struct onnx_model onnx_model_t; /* opaque */
 #define ONNX_ERR_GRAPH_CYCLE -14
 
 /*
- A node reads a tensor nothing produces.
+ A node reads a tensor that no node, input or initializer produces.
  */
 #define ONNX_ERR_DANGLING_INPUT -15
 
 /*
- A tensor is produced twice.
+ Two nodes (or a node and an initializer/input) write the same tensor.
  */
 #define ONNX_ERR_DUPLICATE_OUTPUT -16
 
 /*
- Incompatible tensor shapes.
+ Tensor shapes are incompatible for an operator.
  */
 #define ONNX_ERR_SHAPE_MISMATCH -17
 
 /*
- Negative, symbolic or overflowing dimension.
+ A dimension is negative, unknown where it must be known, or overflows when multiplied.
  */
 #define ONNX_ERR_INVALID_DIMENSION -18
 
 /*
- Tensor data size differs from its dims.
+ A tensor's data does not hold as many elements as its dims claim.
  */
 #define ONNX_ERR_DATA_SIZE -19
 
 /*
- No graph, nodes or outputs.
+ The graph has no nodes, no inputs or no outputs.
  */
 #define ONNX_ERR_EMPTY_GRAPH -20
 
 /*
- Missing or invalid attribute.
+ A required attribute is missing or has the wrong type or an invalid value.
  */
 #define ONNX_ERR_INVALID_ATTRIBUTE -21
 
 /*
- Invalid argument.
+ An argument is invalid (e.g. an index out of range).
  */
 #define ONNX_ERR_INVALID_ARGUMENT -22
 
 /*
- A built-in limit was exceeded.
+ A built-in limit was exceeded (tensor rank, number of inputs, model size).
  */
 #define ONNX_ERR_LIMIT_EXCEEDED -23
 
 /*
- Not available in this build.
+ The operation is not available in this build (e.g. no file system).
  */
 #define ONNX_ERR_NOT_SUPPORTED -24
+
+/*
+ The calling thread's stack has less room than the call needs (checked on RT-Thread,
+ where the message says how many bytes it needs and has).
+ */
+#define ONNX_ERR_STACK_TOO_SMALL -25
 
 /*
  Caller-owned error details filled by the `_ex` functions: the code and a NUL-terminated

@@ -6,89 +6,106 @@
 
 use core::fmt;
 
-/// Stable error codes. The C API returns them as negative `int`s; the numbers never change.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
+/// Declares the error codes from one table: per code its documentation, its stable number,
+/// its C name and its description. The enum, [`ErrorCode::ALL`], the descriptions (which
+/// `onnx_strerror` returns and messages start with) and the `ONNX_ERR_*` block of
+/// `c_api/rtonnx.h` (written by tests/c_header.rs from [`ErrorCode::c_defines`]) all come from it.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $value:literal, $c_name:ident, $text:literal;)*) => {
+        /// Stable error codes. The C API returns them as negative `int`s (`ONNX_ERR_*`); the
+        /// numbers never change.
+        #[repr(i32)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant = $value,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in numeric order (for tables and tests).
+            pub const ALL: [ErrorCode; [$($value),*].len()] = [$(ErrorCode::$variant),*];
+
+            /// The description, NUL-terminated (for the C API).
+            pub const fn description_nul(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => concat!($text, "\0"),)*
+                }
+            }
+
+            /// The code's C name, `ONNX_ERR_...`.
+            pub const fn c_name(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => stringify!($c_name),)*
+                }
+            }
+
+            /// The documentation of the code, one line per line of its doc comment.
+            pub const fn doc(self) -> &'static [&'static str] {
+                match self {
+                    $(ErrorCode::$variant => &[$($doc),*],)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// A required pointer argument was NULL.
-    NullPointer = -1,
+    NullPointer = -1, ONNX_ERR_NULL_POINTER, "NULL pointer argument";
     /// An input or output buffer length does not match the model.
-    BufferLength = -2,
+    BufferLength = -2, ONNX_ERR_BUFFER_LENGTH, "buffer length does not match the model";
     /// The model file does not exist or cannot be opened.
-    FileNotFound = -3,
+    FileNotFound = -3, ONNX_ERR_FILE_NOT_FOUND, "model file not found";
     /// Reading the model file failed or returned fewer bytes than its size.
-    FileRead = -4,
+    FileRead = -4, ONNX_ERR_FILE_READ, "model file could not be read completely";
     /// The model file or buffer is empty.
-    EmptyModel = -5,
+    EmptyModel = -5, ONNX_ERR_EMPTY_MODEL, "model file or buffer is empty";
     /// An allocation failed.
-    OutOfMemory = -6,
-    /// The bytes are not a well-formed protobuf ModelProto (truncated, bad varint, bad wire type).
-    Malformed = -7,
+    OutOfMemory = -6, ONNX_ERR_OUT_OF_MEMORY, "out of memory";
+    /// The bytes are not a well-formed ONNX protobuf ModelProto or compiled plan (truncated,
+    /// bad varint, bad wire type, bad plan table).
+    Malformed = -7, ONNX_ERR_MALFORMED, "malformed model (not a valid ONNX protobuf or compiled plan)";
     /// The model's IR version is missing or not supported.
-    UnsupportedIrVersion = -8,
-    /// The default-domain opset is missing or outside 7..=21.
-    UnsupportedOpset = -9,
+    UnsupportedIrVersion = -8, ONNX_ERR_UNSUPPORTED_IR_VERSION, "unsupported ONNX IR version";
+    /// The default-domain opset is missing or outside the range this engine accepts
+    /// (docs/engine.md).
+    UnsupportedOpset = -9, ONNX_ERR_UNSUPPORTED_OPSET, "unsupported opset version";
     /// A node uses an operator domain other than the default ONNX domain.
-    UnsupportedDomain = -10,
+    UnsupportedDomain = -10, ONNX_ERR_UNSUPPORTED_DOMAIN, "unsupported operator domain";
     /// A node uses an operator this engine does not implement.
-    UnsupportedOperator = -11,
+    UnsupportedOperator = -11, ONNX_ERR_UNSUPPORTED_OPERATOR, "unsupported operator";
     /// A tensor has an element type this engine does not support.
-    UnsupportedDataType = -12,
-    /// An attribute has a value this engine does not support (e.g. a Pad mode other than constant).
-    UnsupportedAttribute = -13,
+    UnsupportedDataType = -12, ONNX_ERR_UNSUPPORTED_DATA_TYPE, "unsupported tensor data type";
+    /// An attribute has a value this engine does not support (e.g. a Pad mode other than
+    /// constant).
+    UnsupportedAttribute = -13, ONNX_ERR_UNSUPPORTED_ATTRIBUTE, "unsupported attribute value";
     /// The graph contains a cycle.
-    GraphCycle = -14,
+    GraphCycle = -14, ONNX_ERR_GRAPH_CYCLE, "graph contains a cycle";
     /// A node reads a tensor that no node, input or initializer produces.
-    DanglingInput = -15,
+    DanglingInput = -15, ONNX_ERR_DANGLING_INPUT, "node reads a tensor that nothing produces";
     /// Two nodes (or a node and an initializer/input) write the same tensor.
-    DuplicateOutput = -16,
+    DuplicateOutput = -16, ONNX_ERR_DUPLICATE_OUTPUT, "tensor is produced more than once";
     /// Tensor shapes are incompatible for an operator.
-    ShapeMismatch = -17,
+    ShapeMismatch = -17, ONNX_ERR_SHAPE_MISMATCH, "incompatible tensor shapes";
     /// A dimension is negative, unknown where it must be known, or overflows when multiplied.
-    InvalidDimension = -18,
+    InvalidDimension = -18, ONNX_ERR_INVALID_DIMENSION, "invalid or overflowing dimension";
     /// A tensor's data does not hold as many elements as its dims claim.
-    DataSize = -19,
+    DataSize = -19, ONNX_ERR_DATA_SIZE, "tensor data size does not match its dims";
     /// The graph has no nodes, no inputs or no outputs.
-    EmptyGraph = -20,
+    EmptyGraph = -20, ONNX_ERR_EMPTY_GRAPH, "graph has no nodes, inputs or outputs";
     /// A required attribute is missing or has the wrong type or an invalid value.
-    InvalidAttribute = -21,
+    InvalidAttribute = -21, ONNX_ERR_INVALID_ATTRIBUTE, "missing or invalid attribute";
     /// An argument is invalid (e.g. an index out of range).
-    InvalidArgument = -22,
+    InvalidArgument = -22, ONNX_ERR_INVALID_ARGUMENT, "invalid argument";
     /// A built-in limit was exceeded (tensor rank, number of inputs, model size).
-    LimitExceeded = -23,
+    LimitExceeded = -23, ONNX_ERR_LIMIT_EXCEEDED, "built-in limit exceeded";
     /// The operation is not available in this build (e.g. no file system).
-    NotSupported = -24,
+    NotSupported = -24, ONNX_ERR_NOT_SUPPORTED, "not supported in this build";
+    /// The calling thread's stack has less room than the call needs (checked on RT-Thread,
+    /// where the message says how many bytes it needs and has).
+    StackTooSmall = -25, ONNX_ERR_STACK_TOO_SMALL, "the calling thread's stack is too small";
 }
 
 impl ErrorCode {
-    /// Every code, in numeric order (for tables and tests).
-    pub const ALL: [ErrorCode; 24] = [
-        ErrorCode::NullPointer,
-        ErrorCode::BufferLength,
-        ErrorCode::FileNotFound,
-        ErrorCode::FileRead,
-        ErrorCode::EmptyModel,
-        ErrorCode::OutOfMemory,
-        ErrorCode::Malformed,
-        ErrorCode::UnsupportedIrVersion,
-        ErrorCode::UnsupportedOpset,
-        ErrorCode::UnsupportedDomain,
-        ErrorCode::UnsupportedOperator,
-        ErrorCode::UnsupportedDataType,
-        ErrorCode::UnsupportedAttribute,
-        ErrorCode::GraphCycle,
-        ErrorCode::DanglingInput,
-        ErrorCode::DuplicateOutput,
-        ErrorCode::ShapeMismatch,
-        ErrorCode::InvalidDimension,
-        ErrorCode::DataSize,
-        ErrorCode::EmptyGraph,
-        ErrorCode::InvalidAttribute,
-        ErrorCode::InvalidArgument,
-        ErrorCode::LimitExceeded,
-        ErrorCode::NotSupported,
-    ];
-
     /// The numeric value returned through the C API.
     pub const fn as_i32(self) -> i32 {
         self as i32
@@ -100,33 +117,29 @@ impl ErrorCode {
     }
 
     /// A short, NUL-free description of the code.
-    pub const fn description(self) -> &'static str {
-        match self {
-            ErrorCode::NullPointer => "NULL pointer argument",
-            ErrorCode::BufferLength => "buffer length does not match the model",
-            ErrorCode::FileNotFound => "model file not found",
-            ErrorCode::FileRead => "model file could not be read completely",
-            ErrorCode::EmptyModel => "model file or buffer is empty",
-            ErrorCode::OutOfMemory => "out of memory",
-            ErrorCode::Malformed => "malformed model (not a valid ONNX protobuf)",
-            ErrorCode::UnsupportedIrVersion => "unsupported ONNX IR version",
-            ErrorCode::UnsupportedOpset => "unsupported opset version",
-            ErrorCode::UnsupportedDomain => "unsupported operator domain",
-            ErrorCode::UnsupportedOperator => "unsupported operator",
-            ErrorCode::UnsupportedDataType => "unsupported tensor data type",
-            ErrorCode::UnsupportedAttribute => "unsupported attribute value",
-            ErrorCode::GraphCycle => "graph contains a cycle",
-            ErrorCode::DanglingInput => "node reads a tensor that nothing produces",
-            ErrorCode::DuplicateOutput => "tensor is produced more than once",
-            ErrorCode::ShapeMismatch => "incompatible tensor shapes",
-            ErrorCode::InvalidDimension => "invalid or overflowing dimension",
-            ErrorCode::DataSize => "tensor data size does not match its dims",
-            ErrorCode::EmptyGraph => "graph has no nodes, inputs or outputs",
-            ErrorCode::InvalidAttribute => "missing or invalid attribute",
-            ErrorCode::InvalidArgument => "invalid argument",
-            ErrorCode::LimitExceeded => "built-in limit exceeded",
-            ErrorCode::NotSupported => "not supported in this build",
+    pub fn description(self) -> &'static str {
+        let s = self.description_nul();
+        s.get(..s.len().saturating_sub(1)).unwrap_or("")
+    }
+
+    /// The `#define`s of `c_api/rtonnx.h` for every code (and `ONNX_OK`), with their
+    /// documentation, as cbindgen writes constants.
+    #[cfg(feature = "std")]
+    pub fn c_defines() -> std::string::String {
+        let mut s = std::string::String::from("/*\n Success.\n */\n#define ONNX_OK 0\n");
+        for c in ErrorCode::ALL {
+            s.push_str("\n/*\n");
+            for line in c.doc() {
+                s.push_str(line);
+                s.push('\n');
+            }
+            s.push_str(" */\n#define ");
+            s.push_str(c.c_name());
+            s.push(' ');
+            s.push_str(&std::format!("{}", c.as_i32()));
+            s.push('\n');
         }
+        s
     }
 }
 

@@ -378,7 +378,7 @@ fn load_and_run_inner(model: &[u8], tail: &[u8]) -> Outcome {
         peak_static <= bound,
         "in-place load peaked at {peak_static}, bound {bound}"
     );
-    if rc == capi::ONNX_ERR_OUT_OF_MEMORY {
+    if rc == rtonnx::ErrorCode::OutOfMemory.as_i32() {
         // SAFETY: live handle, freed once.
         unsafe { capi::onnx_model_free(m) };
         return Outcome {

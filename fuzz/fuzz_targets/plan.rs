@@ -151,7 +151,7 @@ fuzz_target!(|data: &[u8]| {
     let placed = Placed::new(&plan, ctrl & ODD_ADDRESS != 0);
     let bytes = placed.bytes();
     let tail = &data[data.len().saturating_sub(64)..];
-    let oom = capi::ONNX_ERR_OUT_OF_MEMORY;
+    let oom = rtonnx::ErrorCode::OutOfMemory.as_i32();
 
     let verified = verify(bytes) == 0;
     let c = common::check(bytes, tail);
