@@ -169,6 +169,27 @@ typedef struct onnx_model onnx_model_t; /* opaque */
 #define ONNX_ERR_STACK_TOO_SMALL -25
 
 /*
+ Bytes of stack a load of an ONNX file needs (decode and compile). On RT-Thread,
+ `onnx_model_load*` refuse with `ONNX_ERR_STACK_TOO_SMALL` when the calling thread has less
+ left, instead of overflowing its stack. The figure is the most the Cortex-M4F firmware test
+ measures on its models (tools/firmware_test.sh checks it) plus a quarter for other cores,
+ compilers and options; size a thread's stack above it plus the caller's own frames.
+ */
+#define ONNX_STACK_LOAD 6656
+
+/*
+ Bytes of stack a load of a compiled plan needs (measured and checked like
+ `ONNX_STACK_LOAD`).
+ */
+#define ONNX_STACK_LOAD_PLAN 3328
+
+/*
+ Bytes of stack an inference (`onnx_run*`) needs (measured and checked like
+ `ONNX_STACK_LOAD`).
+ */
+#define ONNX_STACK_RUN 3072
+
+/*
  Caller-owned error details filled by the `_ex` functions: the code and a NUL-terminated
  message naming what failed (e.g. the node), cut to fit.
  */

@@ -12,7 +12,7 @@
 
 /* Package options (Kconfig, through rtconfig.h); defaults for builds without them. */
 #ifndef RTONNX_EXAMPLE_STACK_SIZE
-#define RTONNX_EXAMPLE_STACK_SIZE 6144
+#define RTONNX_EXAMPLE_STACK_SIZE 8192
 #endif
 #ifndef RTONNX_EXAMPLE_PRIORITY
 #define RTONNX_EXAMPLE_PRIORITY 20

@@ -7,16 +7,12 @@
  * real layout.
  *
  * When compiled inside an RT-Thread BSP (the package SConscript defines RTONNX_RTTHREAD), it
- * also checks at compile time that the hand-written Rust declarations of the RT-Thread API in
+ * also tells the library how much stack the calling thread has left, and checks at compile time that the hand-written Rust declarations of the RT-Thread API in
  * rust/platform/rtthread.rs match this BSP's rtthread.h: a mismatch stops the build here
  * instead of miscompiling calls.
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <errno.h>
 
 #ifdef RTONNX_RTTHREAD
 #include <rtthread.h>
@@ -31,6 +27,15 @@ _Static_assert((rt_err_t)-1 < 0, "rt_err_t must be signed");
 _Static_assert(sizeof(rt_bool_t) == sizeof(int), "rt_bool_t must be int");
 _Static_assert(sizeof(rt_uint8_t) == 1, "rt_uint8_t must be one byte");
 #endif
+
+/* The file functions: always on bare metal, with "Load models from the file system" on
+ * RT-Thread (a BSP without DFS may have no fstat to link). */
+#if !defined(RTONNX_RTTHREAD) || defined(RTONNX_USING_FILE)
+#define RTONNX_PORT_FILES 1
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <errno.h>
 
 /* rust/platform/posix.rs declares read(int, void *, usize) -> isize and uses O_RDONLY == 0. */
 _Static_assert(sizeof(size_t) == sizeof(void *), "size_t must be pointer-sized (usize)");
@@ -55,8 +60,41 @@ int rtonnx_port_file_size(int fd, size_t *size)
     *size = (size_t)st.st_size;
     return 0;
 }
+#endif
 
-#ifndef RTONNX_RTTHREAD
+#ifdef RTONNX_RTTHREAD
+/* Bytes of stack the calling thread has left below the current stack pointer (above it where
+ * the stack grows upward): 0 and *free_bytes, or -1 when unknown (no thread yet, or the call
+ * runs on another stack, e.g. an interrupt's). The Rust library refuses a load or an
+ * inference that would need more (ONNX_ERR_STACK_TOO_SMALL) instead of overflowing the
+ * stack into the heap. */
+int rtonnx_port_stack_free(size_t *free_bytes)
+{
+    rt_thread_t self = rt_thread_self();
+    volatile char probe = 0;
+    uintptr_t sp = (uintptr_t)&probe;
+    uintptr_t low, high;
+
+    if (free_bytes == NULL || self == RT_NULL || self->stack_addr == RT_NULL)
+    {
+        return -1;
+    }
+    low = (uintptr_t)self->stack_addr;
+    high = low + (uintptr_t)self->stack_size;
+    if (sp < low || sp >= high)
+    {
+        return -1;
+    }
+#ifdef ARCH_CPU_STACK_GROWS_UPWARD
+    *free_bytes = (size_t)(high - sp);
+#else
+    *free_bytes = (size_t)(sp - low);
+#endif
+    return 0;
+}
+#endif
+
+#if !defined(RTONNX_RTTHREAD) && defined(RTONNX_PORT_FILES)
 /* The C library's errno for the bare-metal glue (RT-Thread builds call rt_get_errno). */
 int rtonnx_port_errno(void)
 {

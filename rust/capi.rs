@@ -46,6 +46,69 @@ const fn code(c: ErrorCode) -> c_int {
     c as c_int
 }
 
+/// Bytes of stack a load of an ONNX file needs (decode and compile). On RT-Thread,
+/// `onnx_model_load*` refuse with `ONNX_ERR_STACK_TOO_SMALL` when the calling thread has less
+/// left, instead of overflowing its stack. The figure is the most the Cortex-M4F firmware test
+/// measures on its models (tools/firmware_test.sh checks it) plus a quarter for other cores,
+/// compilers and options; size a thread's stack above it plus the caller's own frames.
+pub const ONNX_STACK_LOAD: usize = 6656;
+/// Bytes of stack a load of a compiled plan needs (measured and checked like
+/// `ONNX_STACK_LOAD`).
+pub const ONNX_STACK_LOAD_PLAN: usize = 3328;
+/// Bytes of stack an inference (`onnx_run*`) needs (measured and checked like
+/// `ONNX_STACK_LOAD`).
+pub const ONNX_STACK_RUN: usize = 3072;
+
+/// Refuses a call that needs `need` bytes of stack when the calling thread has less left
+/// (known on RT-Thread; elsewhere every call goes ahead).
+fn check_stack(need: usize, what: &'static str) -> Result<(), Error> {
+    match crate::platform::stack_free() {
+        Some(have) if have < need => {
+            let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+            Err(err(ErrorCode::StackTooSmall, what).with_sizes(clamp(need), clamp(have)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The stack check of a load of `bytes` (a plan needs less than an ONNX file).
+fn check_load_stack(bytes: &[u8]) -> Result<(), Error> {
+    if crate::plan::format::is_plan(bytes) {
+        check_stack(ONNX_STACK_LOAD_PLAN, "loading a plan")
+    } else {
+        check_stack(ONNX_STACK_LOAD, "loading an ONNX file")
+    }
+}
+
+/// The loads and the inference behind the C calls, out of line: the calls check the stack in
+/// their own small frames, before these deep ones start.
+#[inline(never)]
+fn load_vec(bytes: alloc::vec::Vec<u8>) -> Result<Model, Error> {
+    Model::from_vec(bytes)
+}
+#[inline(never)]
+fn load_bytes(bytes: &[u8]) -> Result<Model, Error> {
+    Model::from_bytes(bytes)
+}
+#[inline(never)]
+fn load_static(bytes: &'static [u8]) -> Result<Model, Error> {
+    Model::from_static(bytes)
+}
+#[inline(never)]
+fn run_model_profiled(
+    model: &mut Model,
+    x: &[f32],
+    y: &mut [f32],
+    clock: &mut dyn FnMut() -> u32,
+    ticks: &mut [u32],
+) -> Result<(), Error> {
+    model.run_profiled(x, y, clock, ticks)
+}
+#[inline(never)]
+fn run_model(model: &mut Model, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    model.run(x, y)
+}
+
 /// The caller's error struct of an `_ex` function, if any.
 ///
 /// # Safety
@@ -205,8 +268,11 @@ pub unsafe extern "C" fn onnx_model_load_ex(
 ) -> c_int {
     // SAFETY: forwarded API contract for `path`.
     let r = unsafe { path_str(path) }.and_then(|p| {
+        // The least a load needs, before the file is read; then what its kind needs.
+        check_stack(ONNX_STACK_LOAD_PLAN, "loading a model")?;
         let b = crate::platform::read_file(p)?;
-        Model::from_vec(b).inspect_err(|e| crate::platform::report_load_error(p, e))
+        check_load_stack(&b)?;
+        load_vec(b).inspect_err(|e| crate::platform::report_load_error(p, e))
     });
     // SAFETY: forwarded API contract for `out` and `err_out`.
     unsafe { store(out, r, err_out) }
@@ -221,7 +287,10 @@ pub unsafe extern "C" fn onnx_model_load_from_memory_ex(
     err_out: *mut onnx_error_t,
 ) -> c_int {
     // SAFETY: forwarded API contract for `data`/`len`.
-    let r = unsafe { bytes(data, len) }.and_then(Model::from_bytes);
+    let r = unsafe { bytes(data, len) }.and_then(|b| {
+        check_load_stack(b)?;
+        load_bytes(b)
+    });
     // SAFETY: forwarded API contract for `out` and `err_out`.
     unsafe { store(out, r, err_out) }
 }
@@ -242,7 +311,8 @@ pub unsafe extern "C" fn onnx_model_load_static_ex(
         // SAFETY: the caller guarantees the bytes stay valid and unchanged until the model is
         // freed (API contract), so treating them as 'static for the model's lifetime is sound.
         let stat: &'static [u8] = unsafe { core::slice::from_raw_parts(b.as_ptr(), b.len()) };
-        Model::from_static(stat)
+        check_load_stack(stat)?;
+        load_static(stat)
     });
     // SAFETY: forwarded API contract for `out` and `err_out`.
     unsafe { store(out, r, err_out) }
@@ -367,7 +437,10 @@ pub unsafe extern "C" fn onnx_run_ex(
         Ok(b) => b,
         Err(er) => return report(e, &er),
     };
-    match m.model.run(x, y) {
+    if let Err(er) = check_stack(ONNX_STACK_RUN, "an inference") {
+        return report(e, &er);
+    }
+    match run_model(&mut m.model, x, y) {
         Ok(()) => {
             clear(e);
             OK
@@ -656,7 +729,10 @@ pub unsafe extern "C" fn onnx_run_profiled_ex(
     let ticks = unsafe { core::slice::from_raw_parts_mut(node_ticks, num_ticks) };
     // SAFETY: the callback and its context come from the caller (API contract).
     let mut now = || unsafe { clock(clock_ctx) };
-    match m.model.run_profiled(x, y, &mut now, ticks) {
+    if let Err(er) = check_stack(ONNX_STACK_RUN, "an inference") {
+        return report(e, &er);
+    }
+    match run_model_profiled(&mut m.model, x, y, &mut now, ticks) {
         Ok(()) => {
             clear(e);
             OK

@@ -153,6 +153,8 @@ pub struct Error {
     detail: &'static str,
     name_len: u8,
     name: [u8; ERROR_NAME_CAP],
+    /// Bytes a call needs and the bytes there are (a stack too small), or (0, 0).
+    sizes: (u32, u32),
 }
 
 impl Error {
@@ -163,6 +165,7 @@ impl Error {
             detail,
             name_len: 0,
             name: [0; ERROR_NAME_CAP],
+            sizes: (0, 0),
         }
     }
 
@@ -181,6 +184,21 @@ impl Error {
             self.name_len = n as u8;
         }
         self
+    }
+
+    /// Attaches the bytes a call needs and the bytes available (shown as "needs N B, has M B").
+    pub const fn with_sizes(mut self, need: u32, have: u32) -> Error {
+        self.sizes = (need, have);
+        self
+    }
+
+    /// The bytes needed and available attached by [`Error::with_sizes`], if any.
+    pub const fn sizes(&self) -> Option<(u32, u32)> {
+        if self.sizes.0 == 0 {
+            None
+        } else {
+            Some(self.sizes)
+        }
     }
 
     /// The error code.
@@ -210,6 +228,13 @@ impl Error {
             w.write_str(": ")?;
             w.write_str(self.detail)?;
         }
+        if let Some((need, have)) = self.sizes() {
+            w.write_str(": needs ")?;
+            write_decimal(w, need)?;
+            w.write_str(" B, has ")?;
+            write_decimal(w, have)?;
+            w.write_str(" B")?;
+        }
         if self.name_len != 0 {
             w.write_str(" ('")?;
             w.write_str(self.name())?;
@@ -217,6 +242,25 @@ impl Error {
         }
         Ok(())
     }
+}
+
+/// `v` in decimal with `write_str` (no `core::fmt` integer formatting on the device).
+fn write_decimal(w: &mut dyn fmt::Write, mut v: u32) -> fmt::Result {
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    while let Some(d) = digits.get_mut(n) {
+        *d = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in digits.iter().take(n).rev() {
+        let s = [d];
+        w.write_str(core::str::from_utf8(&s).unwrap_or("?"))?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for Error {
@@ -261,6 +305,23 @@ mod tests {
             assert_eq!(c.as_i32(), -(i as i32) - 1);
         }
         assert_eq!(ErrorCode::from_i32(0), None);
+    }
+
+    #[test]
+    fn sizes_are_written_in_decimal() {
+        let e = err(ErrorCode::StackTooSmall, "load").with_sizes(4096, 1000);
+        assert_eq!(
+            e.to_string(),
+            "the calling thread's stack is too small: load: needs 4096 B, has 1000 B"
+        );
+        assert_eq!(e.sizes(), Some((4096, 1000)));
+        assert_eq!(
+            err(ErrorCode::StackTooSmall, "")
+                .with_sizes(7, 0)
+                .to_string(),
+            "the calling thread's stack is too small: needs 7 B, has 0 B"
+        );
+        assert_eq!(err(ErrorCode::OutOfMemory, "").sizes(), None);
     }
 
     #[test]

@@ -119,7 +119,8 @@ report_link() { # target lib -> prints sizes of the library's share of the probe
     # shellcheck disable=SC2086
     arm-none-eabi-gcc $flags -O2 -ffunction-sections -fdata-sections --specs=nosys.specs \
         -Wl,--gc-sections -Wl,--no-warn-execstack -Wl,-Map="$map" "${undef[@]}" \
-        tools/cross/link_probe.c port/rtonnx_port.c -lc -lm -lgcc "$lib" -o "$elf"
+        -DRTONNX_RTTHREAD -Itools/cross tools/cross/link_probe.c port/rtonnx_port.c \
+        -lc -lm -lgcc "$lib" -o "$elf"
     echo "  exported symbols kept: $(echo "$syms" | grep -c . || true)"
     if [ -f c_api/rtonnx.h ] && ! echo "$syms" | grep -q '^onnx_'; then
         echo "  FAILED: $lib exports no onnx_* function of the C API" >&2
@@ -146,7 +147,8 @@ check_neighbour() { # target lib: link beside another Rust staticlib, in both or
         # shellcheck disable=SC2086
         arm-none-eabi-gcc $flags -O2 --specs=nosys.specs -Wl,--gc-sections \
             -Wl,--no-warn-execstack -DPROBE_WITH_RUST_NEIGHBOUR "${undef[@]}" \
-            tools/cross/link_probe.c port/rtonnx_port.c -lc -lm -lgcc $order \
+            -DRTONNX_RTTHREAD -Itools/cross tools/cross/link_probe.c port/rtonnx_port.c \
+            -lc -lm -lgcc $order \
             -o "$OUT/neighbour-$target.elf"
     done
     echo "  links beside another Rust staticlib with its own allocator and panic handler: ok"

@@ -235,6 +235,17 @@ for model in mnist-sm.onnx "keras2onnx/mnist-sm.onnx"; do
 done
 echo "plan runs: $plan_runs"
 
+echo
+echo "== the stack check of the RT-Thread build (tests/host_rtthread/stack_check.c)"
+# A thread with its stack nearly used up: loads and inferences refuse with
+# ONNX_ERR_STACK_TOO_SMALL instead of overflowing; a thread with room runs them.
+cc -std=c99 -Wall -Wextra -Werror -O1 -g -DRTONNX_RTTHREAD -DRTONNX_PACKAGE_BUILT -Ic_api -Itests/host_rtthread \
+    tests/host_rtthread/stack_check.c port/rtonnx_port.c tests/host_rtthread/rtthread_host.c "$LIB" \
+    -lpthread -ldl -lm -o "$OUT/stack_check"
+if ! RT_HOST_HEAP_SIZE="$HEAP" "$OUT/stack_check" "$SD/mnist-sm.onnx" "$SD/mnist-sm.rtm"; then
+    status=1
+fi
+
 if command -v valgrind > /dev/null; then
     echo
     echo "== valgrind memcheck"

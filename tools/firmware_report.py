@@ -28,6 +28,44 @@ SOURCES = ('flash', 'static', 'file')
 LOADS = {'flash': 'load-memory', 'static': 'load-static', 'file': 'load-file'}
 
 
+def header_constants(names):
+    """Values of `#define NAME value` lines of c_api/rtonnx.h."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'c_api', 'rtonnx.h')
+    values = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == '#define' and parts[1] in names:
+                values[parts[1]] = int(parts[2])
+    return values
+
+
+def check_stack_needs(exact, runs, model, summary, failures):
+    """The stack the library used beyond the caller's frame (a measured call minus the empty
+    measurement) against what RT-Thread builds check before a call (ONNX_STACK_* in the
+    header): a call that needs more than the check asks for could still overflow."""
+    needs = header_constants({'ONNX_STACK_LOAD', 'ONNX_STACK_LOAD_PLAN', 'ONNX_STACK_RUN'})
+    if 'empty' not in exact or len(needs) != 3:
+        failures.append('no empty measurement or no ONNX_STACK_* constants in rtonnx.h')
+        return
+    base = exact['empty']['stack']
+    load_need = needs['ONNX_STACK_LOAD_PLAN' if model.endswith('.rtm') else 'ONNX_STACK_LOAD']
+    used = {name: exact[name]['stack'] - base
+            for name in ('load-memory', 'load-static', 'load-file') if name in exact}
+    if runs:
+        used['run'] = max(v['stack'] for v in runs.values()) - base
+    parts = []
+    for name, bytes_used in sorted(used.items()):
+        need = needs['ONNX_STACK_RUN'] if name == 'run' else load_need
+        parts.append('%s %d of %d' % (name, bytes_used, need))
+        summary['library_stack_' + name.replace('-', '_')] = bytes_used
+        if bytes_used > need:
+            failures.append('%s used %d B of stack beyond the caller, above the %d B the '
+                            'RT-Thread check asks for' % (name, bytes_used, need))
+    print('  stack used beyond the caller / checked on RT-Thread (ONNX_STACK_*): %s B'
+          % ', '.join(parts))
+
+
 def parse_log(text):
     results = {}  # (source, index) -> (label, predicted, probs)
     measures = []  # (name, fields)
@@ -224,6 +262,7 @@ def main():
             summary[key + '_stack'] = v['stack']
             print('  %-11s instructions %d, peak heap %d B (bytes requested), stack %d B' % (
                 name, v['insns'] - helper, v['heap_peak'], v['stack']))
+    check_stack_needs(exact, runs, model, summary, failures)
     first = {'flash': min(runs, default=None)}
     first.update({src: min(r, default=None) for src, r in runs_other.items()})
     for src, load in LOADS.items():

@@ -45,6 +45,19 @@ pub fn read_file(path: &str) -> Result<Vec<u8>> {
     }
 }
 
+/// Bytes of stack the calling thread has left: known on RT-Thread (the port reads the
+/// thread's stack bounds), `None` elsewhere.
+pub fn stack_free() -> Option<usize> {
+    #[cfg(all(not(feature = "std"), feature = "rtthread"))]
+    {
+        rtthread::stack_free()
+    }
+    #[cfg(not(all(not(feature = "std"), feature = "rtthread")))]
+    {
+        None
+    }
+}
+
 /// Writes text to the console: stdout on the host, `rt_kprintf` on RT-Thread, the firmware's
 /// hook on bare metal; nothing elsewhere.
 pub fn console_write(text: &str) {

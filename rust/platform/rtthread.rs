@@ -45,6 +45,16 @@ extern "C" {
     fn rt_schedule();
     #[cfg(feature = "fs")]
     fn rt_get_errno() -> isize;
+    /// In `port/rtonnx_port.c`: the calling thread's free stack, 0 on success, -1 if unknown.
+    fn rtonnx_port_stack_free(free: *mut usize) -> c_int;
+}
+
+/// Bytes of stack the calling thread has left, when known (not in an interrupt, not before
+/// the scheduler starts).
+pub(crate) fn stack_free() -> Option<usize> {
+    let mut free = 0usize;
+    // SAFETY: the port writes one usize through the pointer, which is valid for the call.
+    (unsafe { rtonnx_port_stack_free(&mut free) } == 0).then_some(free)
 }
 
 /// Alignment every RT-Thread heap (small-mem, slab, memheap) guarantees: `RT_ALIGN_SIZE` is

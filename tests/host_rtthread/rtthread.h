@@ -14,6 +14,7 @@
 #ifndef __RT_THREAD_H__
 #define __RT_THREAD_H__
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,8 +64,20 @@ typedef rt_base_t rt_off_t;
 
 #define RT_WAITING_FOREVER -1
 
-/* Kernel objects: only threads exist here. */
-struct rt_thread;
+/* Kernel objects: only threads exist here. As in rtdef.h, the control block is public, with
+ * the stack bounds port/rtonnx_port.c reads (here the host thread's real stack, set when the
+ * thread starts; the configured size is only charged to the heap budget). */
+struct rt_thread {
+    void *stack_addr;
+    rt_uint32_t stack_size;
+    char name[RT_NAME_MAX];
+    void (*entry)(void *);
+    void *parameter;
+    rt_uint32_t charged; /* the stack size given to rt_thread_create */
+    pthread_t id;
+    int started;
+    int deleted; /* ended through rt_thread_delete/detach (e.g. by the Rust panic handler) */
+};
 typedef struct rt_thread *rt_thread_t;
 typedef void *rt_object_t;
 

@@ -176,16 +176,6 @@ unsigned long rt_host_heap_live_blocks(void) {
 
 /* ---- threads -------------------------------------------------------------------------- */
 
-struct rt_thread {
-    char name[RT_NAME_MAX];
-    void (*entry)(void *);
-    void *parameter;
-    rt_uint32_t stack_size;
-    pthread_t id;
-    int started;
-    int deleted; /* ended through rt_thread_delete/detach (e.g. by the Rust panic handler) */
-};
-
 static __thread struct rt_thread *current;
 static struct rt_thread *threads[RT_HOST_MAX_THREADS];
 static int num_threads;
@@ -197,6 +187,16 @@ static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *trampoline(void *arg) {
     struct rt_thread *t = arg;
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            t->stack_addr = addr;
+            t->stack_size = (rt_uint32_t)size;
+        }
+        pthread_attr_destroy(&attr);
+    }
     current = t;
     t->entry(t->parameter);
     return NULL;
@@ -217,7 +217,7 @@ rt_thread_t rt_thread_create(const char *name, void (*entry)(void *), void *para
     strncpy(t->name, name ? name : "", RT_NAME_MAX - 1);
     t->entry = entry;
     t->parameter = parameter;
-    t->stack_size = stack_size;
+    t->charged = stack_size;
     pthread_mutex_lock(&threads_lock);
     int slot = num_threads < RT_HOST_MAX_THREADS ? num_threads++ : -1;
     if (slot >= 0) threads[slot] = t;
@@ -294,7 +294,7 @@ int rt_host_join_threads(void) {
             ended++;
         }
         /* The idle thread frees an ended thread's stack and control block on the device. */
-        heap_give(t->stack_size);
+        heap_give(t->charged);
         rt_free(t);
         pthread_mutex_lock(&threads_lock);
         threads[i] = RT_NULL;

@@ -13,6 +13,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "rtthread.h"
+
 void *rt_malloc(size_t size) { return malloc(size); }
 void *rt_realloc(void *ptr, size_t size) { return realloc(ptr, size); }
 void rt_free(void *ptr) { free(ptr); }
@@ -34,8 +36,8 @@ int rt_kprintf(const char *fmt, ...)
     return n;
 }
 
-static int probe_thread;
-void *rt_thread_self(void) { return &probe_thread; }
+static struct rt_thread probe_thread;
+rt_thread_t rt_thread_self(void) { return &probe_thread; }
 long rt_thread_delete(void *thread) { (void)thread; exit(1); }
 long rt_thread_detach(void *thread) { (void)thread; exit(1); }
 long rt_thread_suspend(void *thread) { (void)thread; exit(1); }
