@@ -127,3 +127,38 @@ fn compile_prints_the_device_build_a_plan_needs() {
     assert!(out_path.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_plan_for_the_board_runs_in_the_host_tools() {
+    let dir = std::env::temp_dir().join(format!("rtonnx-cli-board-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = dir.join("board.rtm");
+    let other = if cfg!(target_arch = "x86_64") {
+        "cortex-m-vfma"
+    } else {
+        "x86_64"
+    };
+    let p = plan.to_str().unwrap();
+    let (code, _, err) = rtonnx(&["compile", &sm(), "-o", p, "--target", other]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = rtonnx(&["info", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Conv+Relu+MaxPool") && out.contains("total: 6 steps"),
+        "{out}"
+    );
+    assert!(err.contains(&format!("a plan for {other}")), "{err}");
+    // The same predictions as the ONNX file on the first 200 test digits.
+    let (code, plan_out, err) = rtonnx(&["eval", p, "--limit", "200"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, onnx_out, _) = rtonnx(&["eval", &sm(), "--limit", "200"]);
+    assert_eq!(code, 0);
+    let acc = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("accuracy"))
+            .map(str::to_owned)
+    };
+    assert_eq!(acc(&plan_out), acc(&onnx_out));
+    assert!(acc(&plan_out).is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -121,9 +121,24 @@ fn default_mnist() -> PathBuf {
     }
 }
 
+/// Loads an ONNX file or a plan. A plan compiled for another target (the board's) runs here
+/// with the portable kernels, which compute what the board computes up to rounding (its
+/// fused multiply-adds round once): a note on stderr says so.
 fn load_model(path: &Path) -> Result<Model, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Model::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    let failed = |e: rtonnx::Error| format!("{}: {e}", path.display());
+    if !rtonnx::plan::format::is_plan(&bytes) {
+        return Model::from_bytes(&bytes).map_err(failed);
+    }
+    let plan = rtonnx::plan::format::read_for_host(&bytes).map_err(failed)?;
+    if plan.target != rtonnx::Target::native() {
+        eprintln!(
+            "note: {} is a plan for {}: run here with the portable kernels (the last bits may differ from the board's)",
+            path.display(),
+            plan.target.name()
+        );
+    }
+    Model::from_plan(plan).map_err(failed)
 }
 
 fn load_mnist(dir: Option<PathBuf>) -> Result<MnistSet, String> {

@@ -138,7 +138,7 @@ pub fn seal(bytes: &mut [u8]) -> Result<()> {
 /// Checks a plan's header and both checksums (what a copying load checks; a plan used in
 /// place is checked by this only when the caller asks, as it reads every byte).
 pub fn verify(bytes: &[u8]) -> Result<()> {
-    header(bytes, true).map(|_| ())
+    header(bytes, true, false).map(|_| ())
 }
 
 /// The fixed part of a header, checked.
@@ -151,8 +151,9 @@ struct Header {
     counts: [usize; 4],
 }
 
-/// Reads and checks the header; with `checksums`, both checksums too.
-fn header(bytes: &[u8], checksums_too: bool) -> Result<Header> {
+/// Reads and checks the header; with `checksums`, both checksums too; with `any_target`, a
+/// plan for another target passes.
+fn header(bytes: &[u8], checksums_too: bool, any_target: bool) -> Result<Header> {
     if !is_plan(bytes) {
         return Err(malformed("not a compiled plan"));
     }
@@ -210,7 +211,7 @@ fn header(bytes: &[u8], checksums_too: bool) -> Result<Header> {
     let target = Target::from_code((target_word & 0xff) as u8)
         .filter(|_| target_word >> 8 == 0)
         .ok_or_else(|| malformed("plan: unknown target"))?;
-    if target != Target::native() {
+    if target != Target::native() && !any_target {
         return Err(err(
             ErrorCode::NotSupported,
             match Target::native() {
@@ -262,7 +263,7 @@ fn copy_weights(bytes: &[u8], h: &Header) -> Result<WeightStore> {
 /// e.g. in flash), the weights are used where they lie and the checksums are not computed
 /// (see the module's notes); otherwise both checksums are checked and the weights copied.
 pub fn read(bytes: &[u8], in_place: Option<&'static [u8]>) -> Result<Plan> {
-    let h = header(bytes, in_place.is_none())?;
+    let h = header(bytes, in_place.is_none(), false)?;
     let weights = match in_place
         .filter(|s| s.as_ptr() == bytes.as_ptr())
         .and_then(|s| s.get(h.weights_off..h.total))
@@ -278,7 +279,7 @@ pub fn read(bytes: &[u8], in_place: Option<&'static [u8]>) -> Result<Plan> {
 /// included. The buffer is kept and its weights used where they lie when they are aligned
 /// for f32, so the weights are not in RAM twice; otherwise they are copied and it is freed.
 pub fn read_vec(bytes: Vec<u8>) -> Result<Plan> {
-    let h = header(&bytes, true)?;
+    let h = header(&bytes, true, false)?;
     let range = h.weights_off..h.total;
     let aligned = bytes.get(range.clone()).and_then(super::f32_view).is_some();
     if !aligned {
@@ -291,6 +292,26 @@ pub fn read_vec(bytes: Vec<u8>) -> Result<Plan> {
     plan.weights = WeightStore::in_buffer(bytes, range)?;
     validate::check(&plan)?;
     specialise(plan, &packed)
+}
+
+/// Reads and checks a plan compiled for any target, checksums included, weights copied: for
+/// host tools (`rtonnx info`, `run`, `eval`, `bench` on the plan a board runs). Every step
+/// has a portable kernel, which computes what the target's fast kernels compute up to
+/// rounding (fused multiply-adds round once), so a plan for another target runs here with
+/// the portable kernels; one for this target gets this CPU's (as [`read`] gives it). The
+/// plan keeps its target, which [`Plan::target`] names.
+pub fn read_for_host(bytes: &[u8]) -> Result<Plan> {
+    let h = header(bytes, true, true)?;
+    let native = h.target == Target::native();
+    let weights = copy_weights(bytes, &h)?;
+    let (plan, packed) = parse_tables(bytes, h, weights)?;
+    validate::check(&plan)?;
+    if native {
+        specialise(plan, &packed)
+    } else {
+        // x86-64 convolutions were read as their portable form: nothing to pack here.
+        Ok(plan)
+    }
 }
 
 /// Reads the tables of a plan whose header `h` is checked, over `weights`, and checks it.
