@@ -5,6 +5,7 @@
 //! `reference` (feature `reference`) is the reference it is tested against.
 
 pub mod model;
+mod parse;
 pub mod wire;
 
 pub use model::{decode_model, ModelDesc};
