@@ -1,6 +1,6 @@
 //! Cortex-M kernel with the FPU's fused multiply-add (FPv4-SP and later: Cortex-M4F, M7,
 //! M33, M55; `cfg(rtonnx_vfma)`, set by `build.rs`) for the 3x3 block convolution of
-//! `conv.rs`: one block row of 2x2 output blocks for two output channels, either as sums,
+//! `conv/blocks.rs`: one block row of 2x2 output blocks for two output channels, either as sums,
 //! stored with their bias straight into the output (plain convolutions, [`store_row2`]), or
 //! already max-pooled (the Conv + Relu + MaxPool 2x2 of `fused.rs`); the driver of the pooled
 //! case ([`pooled_conv`]: its whole block-row loop, ring refill included, is one routine, as
@@ -759,7 +759,7 @@ fn args(
 }
 
 /// Sums (without bias) of the 2x2 blocks `b0 .. b0 + out.len()` of one block row for two
-/// output channels, as `conv.rs`'s `block_row` defines them (operands as in
+/// output channels, as `conv/blocks.rs`'s `block_row` defines them (operands as in
 /// [`operands_fit`]). Each `out[b]` receives channel 0's block then channel 1's. Returns
 /// false, computing nothing, when the operands do not fit.
 pub(crate) fn block_row2(

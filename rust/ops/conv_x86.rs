@@ -3,7 +3,7 @@
 //! Selected when a model is compiled on an x86-64 host whose CPU has AVX2 and FMA (with
 //! feature `std`, detected at run time; without it, when the build enables both target
 //! features); every other target, and every geometry this kernel does not take, keeps the
-//! portable kernels of `conv.rs` and `fused.rs` and the weights as the file has them.
+//! portable kernels of `conv/` and `fused.rs` and the weights as the file has them.
 //!
 //! Layout: the weights of each group are packed once, at load time, into blocks of eight
 //! output channels, `[group][oc block][ic][kh][kw][8]` (the last block of a group padded with

@@ -5,7 +5,7 @@
 //! so kernels may assume that their parameters match the slice lengths; when they do not, a
 //! kernel returns early or writes unspecified values, but it never panics and never reads or
 //! writes outside its slices. The only `unsafe` is in the measured hot loop of the 3x3
-//! convolution (`conv.rs`, unchecked loads whose bounds are checked once per block row, each
+//! convolution (`conv/blocks.rs`, unchecked loads whose bounds are checked once per block row, each
 //! with its `SAFETY:` proof), in the Cortex-M assembly kernels (`conv_arm.rs`, `matmul_arm.rs`,
 //! their calls with the bounds they rely on checked before) and in the x86-64 AVX2
 //! convolution (`conv_x86.rs`, intrinsics and unchecked loads whose bounds are checked once
