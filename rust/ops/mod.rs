@@ -8,7 +8,7 @@
 //! convolution (`conv/blocks.rs`, unchecked loads whose bounds are checked once per block row, each
 //! with its `SAFETY:` proof), in the Cortex-M assembly kernels (`conv_arm.rs`, `matmul_arm.rs`,
 //! their calls with the bounds they rely on checked before) and in the x86-64 AVX2
-//! convolution (`conv_x86.rs`, intrinsics and unchecked loads whose bounds are checked once
+//! convolution (`conv_x86/`, intrinsics and unchecked loads whose bounds are checked once
 //! per pixel block).
 
 /// `d.copy_from_slice(&s[..d.len()])`, four values at a time: on a Cortex-M this is several
