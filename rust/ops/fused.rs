@@ -160,6 +160,28 @@ fn conv3x3_pool2x2(
             return true;
         }
     }
+    pool_blocks(p, kind, act, max, x, w, bias, scratch, (nbh, nbw), y)
+}
+
+/// The portable blocked path of [`conv3x3_pool2x2`]. Out of line, like [`conv_then_pool`]:
+/// inlined, their buffers made the frame of every pooled convolution 900 bytes, on the stack
+/// of every inference, although the assembly path above needs none of them.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn pool_blocks(
+    p: &Conv2d,
+    kind: PoolKind,
+    act: Activation,
+    max: bool,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    scratch: &mut [f32],
+    (nbh, nbw): (usize, usize),
+    y: &mut [f32],
+) -> bool {
+    let m = p.out_channels;
+    let plane = nbh * nbw;
     let mut sink = PoolSink {
         kind,
         act,
@@ -249,6 +271,24 @@ pub fn conv_pool2d(
     if conv3x3_pool2x2(p, act, pool, max, x, w, bias, scratch, y) {
         return;
     }
+    conv_then_pool(p, act, pool, max, x, w, bias, scratch, y);
+}
+
+/// The general path of [`conv_pool2d`]: each output plane convolved into `scratch`, then
+/// pooled (out of line: see [`pool_blocks`]).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn conv_then_pool(
+    p: &Conv2d,
+    act: Activation,
+    pool: &Pool2d,
+    max: bool,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    scratch: &mut [f32],
+    y: &mut [f32],
+) {
     let (c, m, g) = (p.in_channels, p.out_channels, p.group);
     if g == 0 || c % g != 0 || m % g != 0 || m == 0 {
         return;
