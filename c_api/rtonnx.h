@@ -172,8 +172,9 @@ typedef struct onnx_model onnx_model_t; /* opaque */
  Bytes of stack a load of an ONNX file needs (decode and compile). On RT-Thread,
  `onnx_model_load*` refuse with `ONNX_ERR_STACK_TOO_SMALL` when the calling thread has less
  left, instead of overflowing its stack. The figure is the most the Cortex-M4F firmware test
- measures on its models (tools/firmware_test.sh checks it) plus a quarter for other cores,
- compilers and options; size a thread's stack above it plus the caller's own frames.
+ measures on its models (5,172 B; tools/firmware_test.sh checks it) plus a quarter for other
+ cores, compilers and options, rounded up to 256 B; size a thread's stack above it plus the
+ caller's own frames.
  */
 #define ONNX_STACK_LOAD 6656
 
@@ -181,13 +182,13 @@ typedef struct onnx_model onnx_model_t; /* opaque */
  Bytes of stack a load of a compiled plan needs (measured and checked like
  `ONNX_STACK_LOAD`).
  */
-#define ONNX_STACK_LOAD_PLAN 3328
+#define ONNX_STACK_LOAD_PLAN 3584
 
 /*
  Bytes of stack an inference (`onnx_run*`) needs (measured and checked like
  `ONNX_STACK_LOAD`).
  */
-#define ONNX_STACK_RUN 3072
+#define ONNX_STACK_RUN 3328
 
 /*
  Caller-owned error details filled by the `_ex` functions: the code and a NUL-terminated
