@@ -229,10 +229,11 @@ impl Error {
             w.write_str(self.detail)?;
         }
         if let Some((need, have)) = self.sizes() {
+            let mut buf = [0u8; 20];
             w.write_str(": needs ")?;
-            write_decimal(w, need)?;
+            w.write_str(crate::digits::decimal(need as usize, &mut buf))?;
             w.write_str(" B, has ")?;
-            write_decimal(w, have)?;
+            w.write_str(crate::digits::decimal(have as usize, &mut buf))?;
             w.write_str(" B")?;
         }
         if self.name_len != 0 {
@@ -242,25 +243,6 @@ impl Error {
         }
         Ok(())
     }
-}
-
-/// `v` in decimal with `write_str` (no `core::fmt` integer formatting on the device).
-fn write_decimal(w: &mut dyn fmt::Write, mut v: u32) -> fmt::Result {
-    let mut digits = [0u8; 10];
-    let mut n = 0;
-    while let Some(d) = digits.get_mut(n) {
-        *d = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &d in digits.iter().take(n).rev() {
-        let s = [d];
-        w.write_str(core::str::from_utf8(&s).unwrap_or("?"))?;
-    }
-    Ok(())
 }
 
 impl fmt::Display for Error {

@@ -24,6 +24,7 @@ pub mod capi;
 pub mod compile;
 #[cfg(feature = "onnx")]
 pub mod decode;
+mod digits;
 pub mod error;
 mod fallible;
 pub mod load;

@@ -31,8 +31,7 @@ fn compile_onnx<'a>(
 }
 
 /// Compiles an ONNX file's bytes into a plan for `target` (what `rtonnx compile` writes).
-/// Every weight is copied into the plan.
-#[cfg(feature = "onnx")]
+/// Every weight is copied into the plan. A build without the ONNX loader refuses.
 pub fn compile_plan(bytes: &[u8], target: Target) -> Result<Plan> {
     compile_onnx(bytes, target, |_| None, false)
 }
@@ -50,11 +49,6 @@ fn compile_onnx<'a>(
         "not a plan, and no ONNX loader: use `rtonnx compile`, or enable RTONNX_ONNX_LOADER \
          (feature onnx)",
     ))
-}
-
-#[cfg(not(feature = "onnx"))]
-fn compile_plan(bytes: &[u8], target: Target) -> Result<Plan> {
-    compile_onnx(bytes, target, |_| None, false)
 }
 
 impl Model {

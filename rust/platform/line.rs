@@ -43,21 +43,10 @@ impl Line {
     /// Appends an unsigned integer in decimal. Works in the native word size, so a 32-bit
     /// MCU uses its divide instruction and no 64-bit division routine is linked.
     #[inline(never)]
-    pub(crate) fn uint(&mut self, mut v: usize) -> &mut Line {
+    pub(crate) fn uint(&mut self, v: usize) -> &mut Line {
         let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-            if v == 0 || i == 0 {
-                break;
-            }
-        }
+        let text = crate::digits::decimal(v, &mut digits).as_bytes();
         let room = LINE_CAP - self.len;
-        let text = digits.get(i..).unwrap_or(&[]);
         // A number is never cut in the middle: it fits whole or is left out.
         if text.len() <= room {
             if let Some(dst) = self.buf.get_mut(self.len..self.len + text.len()) {
