@@ -130,6 +130,119 @@ fn matmul_add_becomes_dense_with_bias_and_softmax_follows() {
     assert_close(&y, &[e[0] / s, e[1] / s, e[2] / s]);
 }
 
+/// Reference Gemm: `alpha * op(A) * op(B) + beta * C`, `C` broadcast from `c_dims`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_reference(
+    a: &[f32],
+    b: &[f32],
+    c: Option<(&[f32], &[usize])>,
+    (m, k, n): (usize, usize, usize),
+    trans_a: bool,
+    trans_b: bool,
+    alpha: f32,
+    beta: f32,
+) -> Vec<f32> {
+    let mut y = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0.0;
+            for p in 0..k {
+                let av = if trans_a { a[p * m + i] } else { a[i * k + p] };
+                let bv = if trans_b { b[j * k + p] } else { b[p * n + j] };
+                s += av * bv;
+            }
+            let cv = c.map_or(0.0, |(c, dims)| match dims {
+                [] | [1] | [1, 1] => c[0],
+                [_] | [1, _] => c[j],
+                [_, 1] => c[i],
+                _ => c[i * n + j],
+            });
+            y[i * n + j] = alpha * s + beta * cv;
+        }
+    }
+    y
+}
+
+#[test]
+fn gemm_with_constant_weights_matches_the_reference_in_every_form() {
+    // Gemm with constant B (and C) runs as a dense layer with transB, alpha and beta applied to
+    // the weights at compile time; the other forms stay Gemm steps. Both must give Gemm's values.
+    let (k, n) = (5usize, 9usize);
+    let b: Vec<f32> = (0..k * n)
+        .map(|v| ((v * 7 % 11) as f32 - 5.0) * 0.25)
+        .collect();
+    for m in [1usize, 3] {
+        let a: Vec<f32> = (0..m * k).map(|v| (v as f32 * 0.3).sin()).collect();
+        let c_full: Vec<f32> = (0..m * n).map(|v| v as f32 * 0.1 - 1.0).collect();
+        let c_forms: [(&[usize], &[f32]); 5] = [
+            (&[], &[0.75]),
+            (&[n], &c_full[..n]),
+            (&[1, n], &c_full[..n]),
+            (&[m, 1], &c_full[..m]),
+            (&[m, n], &c_full[..]),
+        ];
+        for trans_a in [false, true] {
+            for trans_b in [false, true] {
+                for (alpha, beta) in [(1.0, 1.0), (0.5, -2.0), (1.0, 0.0)] {
+                    for c in std::iter::once(None).chain(c_forms.iter().map(Some)) {
+                        let a_dims = if trans_a { [k, m] } else { [m, k] };
+                        let b_dims = if trans_b { [n, k] } else { [k, n] };
+                        // B as stored: the transpose of the [k, n] matrix when transB.
+                        let b_stored: Vec<f32> = if trans_b {
+                            (0..n * k).map(|v| b[(v % k) * n + v / k]).collect()
+                        } else {
+                            b.clone()
+                        };
+                        let a_stored: Vec<f32> = if trans_a {
+                            (0..k * m).map(|v| a[(v % m) * k + v / m]).collect()
+                        } else {
+                            a.clone()
+                        };
+                        let dims = |d: &[usize]| d.iter().map(|&v| v as i64).collect::<Vec<_>>();
+                        let mut inits = vec![tensor_f32("b", &dims(&b_dims), &b_stored)];
+                        let mut ins = vec!["a", "b"];
+                        if let Some((cd, cv)) = c {
+                            inits.push(tensor_f32("c", &dims(cd), cv));
+                            ins.push("c");
+                        }
+                        let g = graph(
+                            vec![node(
+                                "Gemm",
+                                "gemm",
+                                &ins,
+                                &["y"],
+                                vec![
+                                    attr_int("transA", trans_a as i64),
+                                    attr_int("transB", trans_b as i64),
+                                    attr_float("alpha", alpha),
+                                    attr_float("beta", beta),
+                                ],
+                            )],
+                            inits,
+                            vec![value_info("a", &dims(&a_dims))],
+                            vec![value_info("y", &[m as i64, n as i64])],
+                        );
+                        let mut model = load(&model(13, g));
+                        let want = gemm_reference(
+                            &a_stored,
+                            &b_stored,
+                            c.map(|(cd, cv)| (*cv, *cd)),
+                            (m, k, n),
+                            trans_a,
+                            trans_b,
+                            alpha,
+                            beta,
+                        );
+                        let got = run1(&mut model, &a_stored);
+                        assert_close(&got, &want);
+                        assert_eq!(model.nodes()[0].macs, (m * k * n) as u64);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn shape_arithmetic_is_folded_and_reshape_is_a_view() {
     // PyTorch-style flatten: Shape -> Gather(0) -> Unsqueeze -> Concat([-1]) -> Reshape

@@ -13,7 +13,7 @@ use crate::ops::matmul::{BatchedMatMul, Gemm, GemmBias};
 use crate::ops::reduce::{Reduce, ReduceOp};
 use crate::ops::unary::UnaryOp;
 use crate::ops::MAX_RANK;
-use crate::plan::step::Kernel;
+use crate::plan::step::{Kernel, Loc};
 
 fn scalar_const(cx: &Ctx<'_>, v: Option<In>, default: f32) -> Result<f32> {
     match v {
@@ -257,10 +257,6 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Resul
             }
         }
     };
-    let mut inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
-    if let Some(c) = c {
-        super::push(&mut inputs, cx.loc(c)?)?;
-    }
     let p = Gemm {
         m,
         k,
@@ -272,12 +268,35 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Resul
         bias,
     };
     let out = output0(cx, node)?;
+    let macs = (m as u64) * (k as u64) * (n as u64);
+    if let Some(inputs) = gemm_as_dense(cx, a, b, c, &p)? {
+        let params = k * n + if inputs.len() > 2 { n } else { 0 };
+        let kernel = Kernel::Dense {
+            m,
+            k,
+            n,
+            act: Activation::None,
+        };
+        return cx.add_step(
+            node,
+            out,
+            to_vec(&[m, n])?,
+            kernel,
+            inputs,
+            "Gemm",
+            params,
+            macs,
+        );
+    }
+    let mut inputs = to_vec(&[cx.loc(a)?, cx.loc(b)?])?;
+    if let Some(c) = c {
+        super::push(&mut inputs, cx.loc(c)?)?;
+    }
     let params = if matches!(cx.value(b)?.kind, ValueKind::Const(_)) {
         k * n
     } else {
         0
     };
-    let macs = (m as u64) * (k as u64) * (n as u64);
     cx.add_step(
         node,
         out,
@@ -291,6 +310,102 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Resul
         params,
         macs,
     )
+}
+
+/// The operands of a Dense step computing Gemm `p` (x, w `[k, n]`, optional bias `[n]`),
+/// when `B` is a constant and `C` a constant that is the same for every row: `alpha` and
+/// `transB` go into the weights and `beta` into the bias once, at compile time, so the layer
+/// runs the dense kernel, which reads each weight once. `None` leaves it a Gemm (`A` stored
+/// transposed with more than one row, a `C` computed at run time or one that varies by row).
+fn gemm_as_dense(
+    cx: &mut Ctx<'_>,
+    a: In,
+    b: In,
+    c: Option<In>,
+    p: &Gemm,
+) -> Result<Option<Vec<Loc>>> {
+    let (k, n) = (p.k, p.n);
+    // [k, 1] transposed is the one row [1, k], already laid out as the dense kernel reads it.
+    if p.trans_a && p.m != 1 {
+        return Ok(None);
+    }
+    let Some(wsrc) = cx.const_f32(b).ok().flatten() else {
+        return Ok(None);
+    };
+    let bias_src = match c {
+        Some(c) if p.beta != 0.0 => {
+            let Some(cv) = cx.const_f32(c).ok().flatten() else {
+                return Ok(None);
+            };
+            match p.bias {
+                GemmBias::Scalar | GemmBias::Row => Some(cv),
+                _ => return Ok(None),
+            }
+        }
+        _ => None,
+    };
+    let bias = match bias_src {
+        None => None,
+        Some(cv) => {
+            let mut v: Vec<f32> = Vec::new();
+            v.try_reserve_exact(n)?;
+            for j in 0..n {
+                let x = if p.bias == GemmBias::Scalar {
+                    cv.first()
+                } else {
+                    cv.get(j)
+                };
+                v.push(p.beta * x.copied().unwrap_or(0.0));
+            }
+            Some(v)
+        }
+    };
+    let weights = if p.trans_b || p.alpha != 1.0 {
+        let len = k
+            .checked_mul(n)
+            .filter(|&len| len == wsrc.len())
+            .ok_or_else(|| err(ErrorCode::DataSize, "Gemm B size"))?;
+        cx.check_fold(len)?;
+        let mut w: Vec<f32> = Vec::new();
+        w.try_reserve_exact(len)?;
+        for row in 0..k {
+            for col in 0..n {
+                let at = if p.trans_b {
+                    col * k + row
+                } else {
+                    row * n + col
+                };
+                w.push(p.alpha * wsrc.get(at).copied().unwrap_or(0.0));
+            }
+        }
+        Some(w)
+    } else {
+        None
+    };
+    let mut inputs = to_vec(&[cx.loc(a)?])?;
+    let b_loc = cx.loc(b)?;
+    match weights {
+        Some(w) => {
+            cx.folded_elements = cx.folded_elements.saturating_add(w.len());
+            let id = cx.consts.len();
+            super::push(&mut cx.consts, ConstData::F32(w.into()))?;
+            super::push(&mut inputs, Loc::Const(id))?;
+            if let Loc::Const(old) = b_loc {
+                cx.release_if_sole_reader(old);
+            }
+        }
+        None => super::push(&mut inputs, b_loc)?,
+    }
+    if let Some(v) = bias {
+        cx.folded_elements = cx.folded_elements.saturating_add(v.len());
+        let id = cx.consts.len();
+        super::push(&mut cx.consts, ConstData::F32(v.into()))?;
+        super::push(&mut inputs, Loc::Const(id))?;
+        if let Some(Loc::Const(old)) = c.map(|c| cx.loc(c)).transpose()? {
+            cx.release_if_sole_reader(old);
+        }
+    }
+    Ok(Some(inputs))
 }
 
 /// Add/Sub/Mul/Div with numpy broadcasting; int64 constants are folded here, a constant
