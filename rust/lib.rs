@@ -36,5 +36,5 @@ pub mod platform;
 pub mod runtime;
 
 pub use error::{Error, ErrorCode, Result};
-pub use plan::{NodeInfo, Plan, Target, TensorInfo};
+pub use plan::{InitializerInfo, NodeInfo, Plan, Records, Target, TensorInfo};
 pub use runtime::Model;

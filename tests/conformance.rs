@@ -94,7 +94,7 @@ fn run_case(dir: &Path) -> Outcome {
     if model.outputs().len() != expected.len() || model.inputs().len() != inputs.len() {
         return Outcome::Failed("input/output count differs".into());
     }
-    let mut outputs: Vec<Vec<f32>> = model.outputs().iter().map(|o| vec![0.0; o.len()]).collect();
+    let mut outputs: Vec<Vec<f32>> = model.outputs().map(|o| vec![0.0; o.len()]).collect();
     for (o, e) in outputs.iter().zip(&expected) {
         if o.len() != e.len() {
             return Outcome::Failed(format!(

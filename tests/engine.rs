@@ -63,8 +63,8 @@ fn conv_relu_model() -> Vec<u8> {
 fn conv_relu_is_fused_and_correct_with_nodes_out_of_order() {
     let mut m = load(&conv_relu_model());
     assert_eq!(m.nodes().len(), 1);
-    assert_eq!(m.nodes()[0].op, "Conv+Relu");
-    assert_eq!(m.nodes()[0].macs, 81);
+    assert_eq!(m.node(0).unwrap().op, "Conv+Relu");
+    assert_eq!(m.node(0).unwrap().macs, 81);
     assert_eq!(m.input_len(), 9);
     let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
     // Sums of 3x3 neighbourhoods of 1..9 (zero padded), minus 4, then Relu.
@@ -99,7 +99,7 @@ fn batch_norm_folds_into_conv() {
     );
     let mut m = load(&model(9, g));
     assert_eq!(m.nodes().len(), 1);
-    assert_eq!(m.nodes()[0].op, "Conv+BatchNormalization");
+    assert_eq!(m.node(0).unwrap().op, "Conv+BatchNormalization");
     let y = run1(&mut m, &[1.0, 2.0]);
     // channel 0: (x*1 - 1) * 2/2 + 0.5 ; channel 1: (x*2 - 0) * 3/3 - 1
     assert_close(&y, &[0.5, 1.5, 1.0, 3.0]);
@@ -121,7 +121,7 @@ fn matmul_add_becomes_dense_with_bias_and_softmax_follows() {
         vec![value_info("y", &[1, 3])],
     );
     let mut m = load(&model(13, g));
-    let ops: Vec<&str> = m.nodes().iter().map(|n| n.op.as_str()).collect();
+    let ops: Vec<&str> = m.nodes().map(|n| n.op).collect();
     assert_eq!(ops, ["MatMul+Add", "Softmax"]);
     let y = run1(&mut m, &[1.0, 2.0]);
     // logits [1, 2, 2]
@@ -235,7 +235,7 @@ fn gemm_with_constant_weights_matches_the_reference_in_every_form() {
                         );
                         let got = run1(&mut model, &a_stored);
                         assert_close(&got, &want);
-                        assert_eq!(model.nodes()[0].macs, (m * k * n) as u64);
+                        assert_eq!(model.node(0).unwrap().macs, (m * k * n) as u64);
                     }
                 }
             }
@@ -276,9 +276,9 @@ fn shape_arithmetic_is_folded_and_reshape_is_a_view() {
         vec![value_info("y", &[1, 4])],
     );
     let mut m = load(&model(13, g));
-    let ops: Vec<&str> = m.nodes().iter().map(|n| n.op.as_str()).collect();
+    let ops: Vec<&str> = m.nodes().map(|n| n.op).collect();
     assert_eq!(ops, ["Relu"]);
-    assert_eq!(m.outputs()[0].shape, [1, 4]);
+    assert_eq!(m.output(0).unwrap().shape.as_slice(), [1, 4]);
     assert_close(
         &run1(&mut m, &[-1.0, 2.0, -3.0, 4.0]),
         &[0.0, 2.0, 0.0, 4.0],
@@ -561,7 +561,7 @@ fn conv_bn_relu_pool(extra_output: bool) -> Vec<u8> {
 fn conv_batchnorm_relu_maxpool_become_one_step_with_the_same_result() {
     let x: Vec<f32> = (0..16).map(|i| (i as f32 - 8.0) * 0.25).collect();
     let mut fused = load(&conv_bn_relu_pool(false));
-    let ops: Vec<&str> = fused.nodes().iter().map(|n| n.op.as_str()).collect();
+    let ops: Vec<&str> = fused.nodes().map(|n| n.op).collect();
     assert_eq!(ops, ["Conv+BatchNormalization+Relu+MaxPool"]);
     // With the Relu output also a graph output, nothing after the Relu can be fused.
     let mut plain = load(&conv_bn_relu_pool(true));

@@ -111,11 +111,9 @@ fn every_fuzz_regression_loads_or_fails_cleanly_and_runs() {
             Some(mut m) => {
                 let xs: Vec<Vec<f32>> = m
                     .inputs()
-                    .iter()
                     .map(|t| (0..t.len()).map(value).collect())
                     .collect();
-                let mut ys: Vec<Vec<f32>> =
-                    m.outputs().iter().map(|t| vec![0.0; t.len()]).collect();
+                let mut ys: Vec<Vec<f32>> = m.outputs().map(|t| vec![0.0; t.len()]).collect();
                 let xr: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
                 let mut yr: Vec<&mut [f32]> = ys.iter_mut().map(Vec::as_mut_slice).collect();
                 let r = m.run_many(&xr, &mut yr);

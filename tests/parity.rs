@@ -53,7 +53,7 @@ fn check(stem: &str) {
     );
     let set = rtonnx::mnist::load(&shared.join("data/mnist"), "t10k").unwrap();
     let mut m = Model::from_bytes(&bytes).unwrap();
-    let shape = m.inputs()[0].shape.clone();
+    let shape = m.input(0).unwrap().shape.as_slice().to_vec();
     let mut y = vec![0.0f32; m.output_len()];
     let (mut max_err, mut correct, mut same) = (0.0f32, 0usize, 0usize);
     for i in 0..set.len() {
@@ -130,7 +130,7 @@ fn shipped_models_reach_their_recorded_accuracy() {
             "{file} changed: rerun tools/train/record_models.py"
         );
         let mut m = Model::from_bytes(&bytes).unwrap();
-        let shape = m.inputs()[0].shape.clone();
+        let shape = m.input(0).unwrap().shape.as_slice().to_vec();
         let mut y = vec![0.0f32; m.output_len()];
         let mut correct = 0;
         for i in 0..set.len() {

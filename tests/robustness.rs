@@ -35,7 +35,6 @@ fn exercise(bytes: &[u8]) -> bool {
         Ok(mut m) => {
             let ins: Vec<Vec<f32>> = m
                 .inputs()
-                .iter()
                 .map(|t| {
                     (0..t.len())
                         .map(|i| match i % 7 {
@@ -48,7 +47,7 @@ fn exercise(bytes: &[u8]) -> bool {
                         .collect()
                 })
                 .collect();
-            let mut outs: Vec<Vec<f32>> = m.outputs().iter().map(|t| vec![0.0; t.len()]).collect();
+            let mut outs: Vec<Vec<f32>> = m.outputs().map(|t| vec![0.0; t.len()]).collect();
             let in_refs: Vec<&[f32]> = ins.iter().map(|v| v.as_slice()).collect();
             let mut out_refs: Vec<&mut [f32]> = outs.iter_mut().map(|v| v.as_mut_slice()).collect();
             let _ = m.run_many(&in_refs, &mut out_refs);

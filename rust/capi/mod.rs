@@ -484,9 +484,9 @@ pub unsafe extern "C" fn onnx_model_input_shape(
     let Some(m) = (unsafe { model_ref(model) }) else {
         return code(ErrorCode::NullPointer);
     };
-    match m.inputs().get(index) {
+    match m.input(index) {
         // SAFETY: forwarded API contract for `dims`/`max_dims`.
-        Some(t) => unsafe { shape_out(&t.shape, dims, max_dims) },
+        Some(t) => unsafe { shape_out(t.shape.as_slice(), dims, max_dims) },
         None => code(ErrorCode::InvalidArgument),
     }
 }
@@ -503,9 +503,9 @@ pub unsafe extern "C" fn onnx_model_output_shape(
     let Some(m) = (unsafe { model_ref(model) }) else {
         return code(ErrorCode::NullPointer);
     };
-    match m.outputs().get(index) {
+    match m.output(index) {
         // SAFETY: forwarded API contract for `dims`/`max_dims`.
-        Some(t) => unsafe { shape_out(&t.shape, dims, max_dims) },
+        Some(t) => unsafe { shape_out(t.shape.as_slice(), dims, max_dims) },
         None => code(ErrorCode::InvalidArgument),
     }
 }
@@ -623,7 +623,7 @@ pub type onnx_clock_fn = Option<unsafe extern "C" fn(ctx: *mut c_void) -> u32>;
 #[no_mangle]
 pub unsafe extern "C" fn onnx_model_num_nodes(model: *const onnx_model_t) -> usize {
     // SAFETY: forwarded API contract for the handle.
-    unsafe { model_ref(model) }.map_or(0, |m| m.nodes().len())
+    unsafe { model_ref(model) }.map_or(0, |m| m.node_count())
 }
 
 /// Runs input 0 -> output 0 like `onnx_run_ex`, calling `clock(clock_ctx)` before the first
@@ -742,7 +742,7 @@ unsafe fn write_profile(
     if node_ticks.is_null() {
         return code(ErrorCode::NullPointer);
     }
-    if num_ticks < m.nodes().len() {
+    if num_ticks < m.node_count() {
         return code(ErrorCode::BufferLength);
     }
     if !node_ticks.is_aligned() {
@@ -795,11 +795,11 @@ pub unsafe extern "C" fn onnx_model_initializer(
     let Some(m) = (unsafe { model_ref(model) }) else {
         return code(ErrorCode::NullPointer);
     };
-    let Some((shape, values)) = m.initializer(name) else {
+    let Some((init, values)) = m.initializer(name) else {
         return code(ErrorCode::InvalidArgument);
     };
     // SAFETY: forwarded API contract for `dims`/`max_dims` (NULL checked inside).
-    let rank = unsafe { shape_out(shape, dims, max_dims) };
+    let rank = unsafe { shape_out(init.shape.as_slice(), dims, max_dims) };
     if rank >= 0 {
         // SAFETY: `data` and `len` are non-NULL (checked above), writable caller slots.
         unsafe {

@@ -5,8 +5,9 @@ use alloc::vec::Vec;
 use super::{Compiled, ConstData, F32Buf};
 use crate::error::{err, ErrorCode, Result};
 use crate::fallible::{exact, push, try_collect};
+use crate::plan::info::{self, InfoBytes};
 use crate::plan::step::Loc;
-use crate::plan::{arena, Plan, Target, TensorInfo, WeightStore};
+use crate::plan::{arena, Plan, Target, WeightStore};
 
 /// Resolves the compiler's output into a plan: lays out the arena and moves every constant a
 /// step or an output reads, once, into the weight store. `keep` says which borrowed weights
@@ -146,38 +147,30 @@ pub(crate) fn finish<'a>(
             };
         }
     }
-    // The compiler's names and shapes move into the model's tables, reserved exactly.
+    // The compiler's names and shapes are encoded into the model's tables (one block).
     let mut outputs = Vec::new();
     outputs.try_reserve_exact(c.outputs.len())?;
-    let mut output_locs = Vec::new();
-    output_locs.try_reserve_exact(c.outputs.len())?;
     for (name, shape, loc) in core::mem::take(&mut c.outputs) {
         let loc = match loc {
             Loc::Buf(b) => resolve_buf(b)?,
             Loc::Const(k) => place(k, &mut weights, &mut segments, &mut chunks)?,
             other => other,
         };
-        output_locs.push(loc);
-        outputs.push(TensorInfo { name, shape });
+        outputs.push((name, shape, loc));
     }
     let placed = |k: usize| weight_at.get(k).copied().flatten();
-    let mut initializers = Vec::new();
-    initializers.try_reserve_exact(
+    let initializers = try_collect(
         c.initializers
-            .iter()
-            .filter(|i| placed(i.2).is_some())
-            .count(),
+            .into_iter()
+            .filter_map(|(name, shape, k)| Some((name, shape, placed(k)?))),
     )?;
-    for (name, shape, k) in c.initializers {
-        if let Some(loc) = placed(k) {
-            initializers.push((name, shape, loc));
-        }
-    }
-    let mut inputs = Vec::new();
-    inputs.try_reserve_exact(c.inputs.len())?;
-    for (name, shape, _) in c.inputs {
-        inputs.push(TensorInfo { name, shape });
-    }
+    let inputs = try_collect(c.inputs.into_iter().map(|(name, shape, _)| (name, shape)))?;
+    let (info, index) = info::encode(info::Described {
+        inputs,
+        outputs,
+        initializers,
+        nodes,
+    })?;
     Ok(Plan {
         target,
         steps,
@@ -185,10 +178,7 @@ pub(crate) fn finish<'a>(
         segments,
         chunks,
         arena_len: p.arena_len,
-        inputs,
-        outputs,
-        output_locs,
-        nodes,
-        initializers,
+        info: InfoBytes::Owned(info),
+        index,
     })
 }

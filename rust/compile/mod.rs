@@ -21,8 +21,9 @@ use alloc::vec::Vec;
 
 use crate::decode::model::{DimDesc, ModelDesc, Node};
 use crate::error::{err, Error, ErrorCode, Result};
+use crate::plan::info::StepInfo;
 use crate::plan::step::{Kernel, Loc, Step};
-use crate::plan::{NodeInfo, Target};
+use crate::plan::Target;
 
 pub(crate) use finish::finish;
 pub(crate) use tensor::{ConstData, DType, F32Buf};
@@ -72,7 +73,7 @@ pub(crate) struct Buffer {
 /// Result of compilation, consumed by the runtime.
 pub(crate) struct Compiled<'a> {
     pub steps: Vec<Step>,
-    pub infos: Vec<NodeInfo>,
+    pub infos: Vec<StepInfo>,
     pub buffers: Vec<Buffer>,
     pub consts: Vec<ConstData<'a>>,
     /// Graph inputs: name, shape, buffer.
@@ -96,7 +97,7 @@ pub(crate) struct Ctx<'a> {
     pub consts: Vec<ConstData<'a>>,
     pub buffers: Vec<Buffer>,
     pub steps: Vec<Step>,
-    pub infos: Vec<NodeInfo>,
+    pub infos: Vec<StepInfo>,
     /// Total elements of constants computed at load time (bounded).
     pub folded_elements: usize,
     pub fold_budget: usize,
@@ -313,7 +314,7 @@ impl<'a> Ctx<'a> {
         )?;
         push(
             &mut self.infos,
-            NodeInfo {
+            StepInfo {
                 op: string_of(op)?,
                 name: string_of(node.name)?,
                 output_shape: to_vec(&shape)?,

@@ -10,13 +10,15 @@
 pub mod arena;
 pub mod family;
 pub mod format;
+pub mod info;
 pub mod step;
 pub mod validate;
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::{err, ErrorCode, Result};
+use info::{InfoBytes, Tables};
+pub use info::{InitializerInfo, NodeInfo, Records, TensorInfo};
 use step::{Loc, Step};
 
 /// Largest number of elements of a tensor computed at load time or planned in the arena.
@@ -73,41 +75,6 @@ pub(crate) fn f32_view(bytes: &[u8]) -> Option<&[f32]> {
     // the bytes (the length is a multiple of 4) and borrow them for as long as `bytes`, and
     // every bit pattern is a valid f32.
     Some(unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) })
-}
-
-/// Name and static shape of a graph input or output.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TensorInfo {
-    /// Tensor name in the ONNX graph.
-    pub name: String,
-    /// Static shape (a symbolic or zero batch dimension is 1).
-    pub shape: Vec<usize>,
-}
-
-impl TensorInfo {
-    /// Number of elements.
-    pub fn len(&self) -> usize {
-        self.shape.iter().product()
-    }
-    /// True when the tensor has no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// One executed step of the plan, for `info` tables and profiling.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NodeInfo {
-    /// Operator, with fused operators joined by '+', e.g. "Conv+Relu".
-    pub op: String,
-    /// Name of the (first) ONNX node this step came from.
-    pub name: String,
-    /// Shape of the output.
-    pub output_shape: Vec<usize>,
-    /// Number of weight parameters the step reads.
-    pub params: usize,
-    /// Multiply-accumulates per inference.
-    pub macs: u64,
 }
 
 /// The kernel set a plan is compiled for. Kernel choices that depend on the device are made
@@ -206,16 +173,10 @@ pub struct Plan {
     pub chunks: Vec<Vec<f32>>,
     /// Elements of the activation arena.
     pub arena_len: usize,
-    /// Graph inputs (read where the caller has them: never copied into the arena).
-    pub inputs: Vec<TensorInfo>,
-    /// Graph outputs.
-    pub outputs: Vec<TensorInfo>,
-    /// Where each graph output is when the steps have run.
-    pub output_locs: Vec<Loc>,
-    /// One entry per step.
-    pub nodes: Vec<NodeInfo>,
-    /// Initializers the steps read unchanged: name, shape, location.
-    pub initializers: Vec<(String, Vec<usize>, Loc)>,
+    /// The graph inputs, outputs, initializers and node records (see [`info`]).
+    pub(crate) info: InfoBytes,
+    /// Where each of those tables is.
+    pub(crate) index: info::Index,
 }
 
 impl Plan {
@@ -238,6 +199,57 @@ impl Plan {
         (own + self.segments.iter().map(|s| s.len()).sum::<usize>()) * 4
     }
 
+    /// The information tables, where they are.
+    pub(crate) fn tables(&self) -> Tables<'_> {
+        let b: &[u8] = match &self.info {
+            InfoBytes::Static(s) => s,
+            InfoBytes::Owned(v) => v,
+            InfoBytes::InWeightBuffer(range) => match &self.weights {
+                WeightStore::InBuffer { bytes, .. } => bytes.get(range.clone()).unwrap_or(&[]),
+                _ => &[],
+            },
+        };
+        Tables {
+            b,
+            index: self.index,
+        }
+    }
+
+    /// Graph inputs (read where the caller has them: never copied into the arena).
+    pub fn inputs(&self) -> Records<'_, TensorInfo<'_>> {
+        self.tables().inputs()
+    }
+
+    /// Graph outputs, with where each is when the steps have run.
+    pub fn outputs(&self) -> Records<'_, (TensorInfo<'_>, Loc)> {
+        self.tables().outputs()
+    }
+
+    /// Initializers the steps read unchanged.
+    pub fn initializers(&self) -> Records<'_, InitializerInfo<'_>> {
+        self.tables().initializers()
+    }
+
+    /// One record per step, in order.
+    pub fn nodes(&self) -> Records<'_, NodeInfo<'_>> {
+        self.tables().nodes()
+    }
+
+    /// Number of graph inputs.
+    pub fn input_count(&self) -> usize {
+        self.tables().input_count()
+    }
+
+    /// Number of graph outputs.
+    pub fn output_count(&self) -> usize {
+        self.tables().output_count()
+    }
+
+    /// Number of node records (one per step).
+    pub fn node_count(&self) -> usize {
+        self.tables().node_count()
+    }
+
     /// The operator families the steps use, each once, in [`family::Family::ALL`]'s order.
     pub fn families(&self) -> impl Iterator<Item = family::Family> + '_ {
         family::Family::ALL.into_iter().filter(|f| {
@@ -250,10 +262,13 @@ impl Plan {
     /// The error of loading this plan on this build when it lacks a family the plan needs
     /// (named after the first step that needs it).
     pub fn missing_family(&self) -> Option<crate::Error> {
-        self.steps.iter().zip(&self.nodes).find_map(|(step, node)| {
-            let family = family::Family::of(&step.kernel)?;
-            (!family.enabled()).then(|| family.missing().with_name(&node.name))
-        })
+        self.steps
+            .iter()
+            .zip(self.nodes())
+            .find_map(|(step, node)| {
+                let family = family::Family::of(&step.kernel)?;
+                (!family.enabled()).then(|| family.missing().with_name(node.name))
+            })
     }
 
     /// The read-only operands of a run with `inputs`.

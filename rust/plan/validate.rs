@@ -59,9 +59,9 @@ pub fn check(plan: &Plan) -> Result<()> {
             }
             Loc::Input { index, len } => {
                 let want = plan
-                    .inputs
-                    .get(index)
-                    .map(|t| product(&t.shape))
+                    .inputs()
+                    .nth(index)
+                    .map(|t| product(t.shape.as_slice()))
                     .transpose()?;
                 if want != Some(len) {
                     return Err(bad("plan: input operand"));
@@ -71,23 +71,20 @@ pub fn check(plan: &Plan) -> Result<()> {
             _ => Err(bad("plan: unresolved operand")),
         }
     };
-    if plan.output_locs.len() != plan.outputs.len() || plan.nodes.len() != plan.steps.len() {
+    if plan.node_count() != plan.steps.len() {
         return Err(bad("plan: table lengths"));
     }
-    for t in &plan.inputs {
-        product(&t.shape)?;
-    }
-    for (t, &loc) in plan.outputs.iter().zip(&plan.output_locs) {
-        if operand(loc)? != product(&t.shape)? {
+    for (t, loc) in plan.outputs() {
+        if operand(loc)? != product(t.shape.as_slice())? {
             return Err(bad("plan: output length"));
         }
     }
-    for (_, shape, loc) in &plan.initializers {
-        if !matches!(loc, Loc::Weight { .. }) || operand(*loc)? != product(shape)? {
+    for i in plan.initializers() {
+        if !matches!(i.loc, Loc::Weight { .. }) || operand(i.loc)? != product(i.shape.as_slice())? {
             return Err(bad("plan: initializer"));
         }
     }
-    for (step, node) in plan.steps.iter().zip(&plan.nodes) {
+    for (step, node) in plan.steps.iter().zip(plan.nodes()) {
         let mut lens = [0usize; 8];
         if step.inputs.len() > crate::plan::MAX_STEP_INPUTS {
             return Err(bad("plan: too many operands"));
@@ -104,7 +101,7 @@ pub fn check(plan: &Plan) -> Result<()> {
         let y = operand(step.output)?;
         check_overlap(step)
             .and_then(|()| check_kernel(step, &lens, y))
-            .map_err(|e| e.with_name(&node.name))?;
+            .map_err(|e| e.with_name(node.name))?;
     }
     if arena_end != plan.arena_len {
         return Err(bad("plan: arena larger than its operands"));

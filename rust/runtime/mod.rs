@@ -5,7 +5,7 @@ use core::fmt;
 
 use crate::error::{err, ErrorCode, Result};
 use crate::plan::step::{Loc, Weights};
-use crate::plan::Plan;
+use crate::plan::{InitializerInfo, Plan, Records};
 pub use crate::plan::{NodeInfo, TensorInfo};
 
 /// A compiled model, ready to run without allocating.
@@ -45,7 +45,7 @@ impl Model {
 
     /// The checks of a single-input, single-output run.
     fn check_single(&self, input: &[f32], output: &[f32]) -> Result<()> {
-        if self.plan.inputs.len() != 1 || self.plan.outputs.is_empty() {
+        if self.plan.input_count() != 1 || self.plan.output_count() == 0 {
             return Err(err(
                 ErrorCode::InvalidArgument,
                 "the model has several inputs: use run_many",
@@ -60,7 +60,7 @@ impl Model {
     /// Runs the model with every graph input and output, in graph order. `outputs` may be
     /// shorter than the model's output list (the rest are not copied).
     pub fn run_many(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) -> Result<()> {
-        if inputs.len() != self.plan.inputs.len() || outputs.len() > self.plan.outputs.len() {
+        if inputs.len() != self.plan.input_count() || outputs.len() > self.plan.output_count() {
             return Err(err(
                 ErrorCode::InvalidArgument,
                 "wrong number of inputs or outputs",
@@ -78,10 +78,9 @@ impl Model {
 
     /// Input `i` must have the model's length (steps read it where it lies: no copy).
     fn check_input(&self, i: usize, x: &[f32]) -> Result<()> {
-        let want = self.plan.inputs.get(i).map(TensorInfo::len);
-        if want != Some(x.len()) {
-            return Err(err(ErrorCode::BufferLength, "input")
-                .with_name(self.plan.inputs.get(i).map_or("", |t| t.name.as_str())));
+        let t = self.plan.inputs().nth(i);
+        if t.map(|t| t.len()) != Some(x.len()) {
+            return Err(err(ErrorCode::BufferLength, "input").with_name(t.map_or("", |t| t.name)));
         }
         Ok(())
     }
@@ -112,17 +111,22 @@ impl Model {
     pub fn write_profile(&self, ticks: &[u32], unit: &str, w: &mut dyn fmt::Write) -> fmt::Result {
         let total: u64 = ticks
             .iter()
-            .take(self.plan.nodes.len())
+            .take(self.plan.node_count())
             .map(|&t| u64::from(t))
             .sum();
         w.write_str("  # op                   name                 MACs  out B ")?;
         put(w, unit, 10, true)?;
         w.write_str("  share\n")?;
-        for (i, (n, &t)) in self.plan.nodes.iter().zip(ticks).enumerate() {
-            let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(&n.name);
-            let out_bytes = n.output_shape.iter().product::<usize>().saturating_mul(4);
+        for (i, (n, &t)) in self.plan.nodes().zip(ticks).enumerate() {
+            let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(n.name);
+            let out_bytes = n
+                .output_shape
+                .as_slice()
+                .iter()
+                .product::<usize>()
+                .saturating_mul(4);
             let permille = (u64::from(t) * 1000).checked_div(total).unwrap_or(0);
-            row_head(w, i, &n.op, name)?;
+            row_head(w, i, n.op, name)?;
             put_u64(w, n.macs, 8, true)?;
             w.write_str(" ")?;
             put_u64(w, out_bytes as u64, 6, true)?;
@@ -175,22 +179,23 @@ impl Model {
     }
 
     fn store_output(&self, i: usize, y: &mut [f32], inputs: &[&[f32]]) -> Result<()> {
-        let want = self.plan.outputs.get(i).map(TensorInfo::len);
-        if want != Some(y.len()) {
-            return Err(err(ErrorCode::BufferLength, "output")
-                .with_name(self.plan.outputs.get(i).map_or("", |t| t.name.as_str())));
+        let out = self.plan.outputs().nth(i);
+        if out.map(|(t, _)| t.len()) != Some(y.len()) {
+            return Err(
+                err(ErrorCode::BufferLength, "output").with_name(out.map_or("", |(t, _)| t.name))
+            );
         }
-        let src = match self.plan.output_locs.get(i) {
-            Some(Loc::Arena { off, len }) => self.arena.get(*off..off + len),
+        let src = match out.map(|(_, loc)| loc) {
+            Some(Loc::Arena { off, len }) => self.arena.get(off..off + len),
             Some(loc @ (Loc::Weight { .. } | Loc::Static { .. } | Loc::Owned { .. })) => {
-                self.weight_view().get(*loc)
+                self.weight_view().get(loc)
             }
             // An output that is a graph input (an Identity model).
             Some(loc @ Loc::Input { .. }) => Weights {
                 inputs,
                 ..self.weight_view()
             }
-            .get(*loc),
+            .get(loc),
             _ => None,
         }
         .ok_or_else(|| err(ErrorCode::InvalidArgument, "output location"))?;
@@ -201,25 +206,41 @@ impl Model {
         Ok(())
     }
 
-    /// Graph inputs (excluding initializers).
-    pub fn inputs(&self) -> &[TensorInfo] {
-        &self.plan.inputs
+    /// Graph inputs (excluding initializers), in graph order.
+    pub fn inputs(&self) -> Records<'_, TensorInfo<'_>> {
+        self.plan.inputs()
     }
-    /// Graph outputs.
-    pub fn outputs(&self) -> &[TensorInfo] {
-        &self.plan.outputs
+    /// Graph input `i`.
+    pub fn input(&self, i: usize) -> Option<TensorInfo<'_>> {
+        self.plan.inputs().nth(i)
+    }
+    /// Graph outputs, in graph order.
+    pub fn outputs(&self) -> impl ExactSizeIterator<Item = TensorInfo<'_>> {
+        self.plan.outputs().map(|(t, _)| t)
+    }
+    /// Graph output `i`.
+    pub fn output(&self, i: usize) -> Option<TensorInfo<'_>> {
+        self.plan.outputs().nth(i).map(|(t, _)| t)
     }
     /// Elements of input 0.
     pub fn input_len(&self) -> usize {
-        self.plan.inputs.first().map_or(0, TensorInfo::len)
+        self.input(0).map_or(0, |t| t.len())
     }
     /// Elements of output 0.
     pub fn output_len(&self) -> usize {
-        self.plan.outputs.first().map_or(0, TensorInfo::len)
+        self.output(0).map_or(0, |t| t.len())
     }
-    /// The executed steps.
-    pub fn nodes(&self) -> &[NodeInfo] {
-        &self.plan.nodes
+    /// The executed steps, in order.
+    pub fn nodes(&self) -> Records<'_, NodeInfo<'_>> {
+        self.plan.nodes()
+    }
+    /// Step `i`.
+    pub fn node(&self, i: usize) -> Option<NodeInfo<'_>> {
+        self.plan.nodes().nth(i)
+    }
+    /// Number of executed steps (the length of [`Model::nodes`]).
+    pub fn node_count(&self) -> usize {
+        self.plan.node_count()
     }
     /// Bytes of the activation arena.
     pub fn arena_bytes(&self) -> usize {
@@ -241,27 +262,26 @@ impl Model {
     pub fn total_macs(&self) -> u64 {
         // Saturating: a count is an estimate, never a reason to stop.
         self.plan
-            .nodes
-            .iter()
+            .nodes()
             .fold(0u64, |t, n| t.saturating_add(n.macs))
     }
     /// Looks up an initializer (weights) by its ONNX name: its shape and data. Only
     /// initializers the plan uses unchanged are kept (e.g. not a Conv's weights after a
     /// BatchNormalization was folded into them).
-    pub fn initializer(&self, name: &str) -> Option<(&[usize], &[f32])> {
-        let (_, shape, loc) = self.plan.initializers.iter().find(|i| i.0 == name)?;
-        Some((shape, self.weight_view().get(*loc)?))
+    pub fn initializer(&self, name: &str) -> Option<(InitializerInfo<'_>, &[f32])> {
+        let i = self.plan.initializers().find(|i| i.name == name)?;
+        Some((i, self.weight_view().get(i.loc)?))
     }
 
     /// Writes the per-node table and totals (what `onnx_model_info` prints). Lines stay
     /// under 100 characters for small consoles.
     pub fn write_info(&self, w: &mut dyn fmt::Write) -> fmt::Result {
         w.write_str("  # op                   name             output        params     MACs\n")?;
-        for (i, n) in self.plan.nodes.iter().enumerate() {
-            let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(&n.name);
-            row_head(w, i, &n.op, name)?;
+        for (i, n) in self.plan.nodes().enumerate() {
+            let name: &str = n.name.get(..n.name.len().min(16)).unwrap_or(n.name);
+            row_head(w, i, n.op, name)?;
             let mut col = 0;
-            for (j, &d) in n.output_shape.iter().enumerate() {
+            for (j, &d) in n.output_shape.as_slice().iter().enumerate() {
                 if j > 0 {
                     w.write_str("x")?;
                     col += 1;
@@ -278,7 +298,7 @@ impl Model {
             w.write_str("\n")?;
         }
         w.write_str("total: ")?;
-        put_u64(w, self.plan.nodes.len() as u64, 0, true)?;
+        put_u64(w, self.plan.node_count() as u64, 0, true)?;
         w.write_str(" steps, weights ")?;
         put_u64(w, self.weight_bytes() as u64, 0, true)?;
         w.write_str(" B (+")?;

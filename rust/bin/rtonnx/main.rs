@@ -157,11 +157,8 @@ fn argmax(v: &[f32]) -> usize {
 }
 
 fn input_for(model: &Model, set: &MnistSet, i: usize) -> Result<Vec<f32>, String> {
-    let shape = &model
-        .inputs()
-        .first()
-        .ok_or("the model has no input")?
-        .shape;
+    let input = model.input(0).ok_or("the model has no input")?;
+    let shape = input.shape.as_slice();
     set.to_input(i, shape).ok_or_else(|| {
         format!("image {i} does not fit the model input {shape:?} (or is out of range)")
     })

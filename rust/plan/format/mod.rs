@@ -15,14 +15,14 @@
 //! whole at load, so its checksums are checked only by [`verify`]: its structure is still
 //! checked in full, and damaged weights can give wrong numbers but never an unsafe access.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::family::{self, Family};
+use super::info::InfoBytes;
 use super::step::{Dims, Kernel, Loc, SignedDims, Step};
-use super::{validate, NodeInfo, Plan, Target, TensorInfo, WeightStore};
+use super::{validate, Plan, Target, WeightStore};
 use crate::error::{err, Error, ErrorCode, Result};
-use crate::fallible::{push, string_of};
+use crate::fallible::push;
 use crate::ops::activation::Activation;
 use crate::ops::binary::{BinaryOp, Broadcast};
 use crate::ops::conv::Conv2d;
@@ -33,8 +33,8 @@ use crate::ops::unary::UnaryOp;
 use crate::ops::MAX_RANK;
 
 mod kinds;
-mod read;
-mod write;
+pub(crate) mod read;
+pub(crate) mod write;
 
 use kinds::*;
 pub(crate) use kinds::{family_of_kind, kind_of};
@@ -45,7 +45,7 @@ use write::*;
 /// The first 8 bytes of every plan.
 pub const MAGIC: [u8; 8] = *b"RTONNXPL";
 /// The format version this library writes and reads.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Bytes of the header.
 pub const HEADER_LEN: usize = 64;
 /// Alignment of the weight section and of each tensor in it, in bytes.
@@ -166,9 +166,9 @@ fn header(bytes: &[u8], checksums_too: bool, any_target: bool) -> Result<Header>
         return Err(err(
             ErrorCode::NotSupported,
             if version > VERSION {
-                "plan format newer than this library reads (version 2): update the library or recompile the plan"
+                "plan format newer than this library reads (version 3): update the library or recompile the plan"
             } else {
-                "plan format older than this library reads (version 2): recompile the plan"
+                "plan format older than this library reads (version 3): recompile the plan"
             },
         ));
     }
@@ -264,15 +264,16 @@ fn copy_weights(bytes: &[u8], h: &Header) -> Result<WeightStore> {
 /// (see the module's notes); otherwise both checksums are checked and the weights copied.
 pub fn read(bytes: &[u8], in_place: Option<&'static [u8]>) -> Result<Plan> {
     let h = header(bytes, in_place.is_none(), false)?;
+    let in_place = in_place.filter(|s| s.as_ptr() == bytes.as_ptr() && s.len() == bytes.len());
     let weights = match in_place
-        .filter(|s| s.as_ptr() == bytes.as_ptr())
         .and_then(|s| s.get(h.weights_off..h.total))
         .and_then(super::f32_view)
     {
         Some(s) => WeightStore::Static(s),
         None => copy_weights(bytes, &h)?,
     };
-    read_tables(bytes, h, weights)
+    let keep = in_place.map_or(Keep::Copy, Keep::InPlace);
+    read_tables(bytes, h, weights, keep)
 }
 
 /// Reads and checks a plan held in a buffer of its own (e.g. read from a file), checksums
@@ -284,11 +285,16 @@ pub fn read_vec(bytes: Vec<u8>) -> Result<Plan> {
     let aligned = bytes.get(range.clone()).and_then(super::f32_view).is_some();
     if !aligned {
         let weights = copy_weights(&bytes, &h)?;
-        return read_tables(&bytes, h, weights);
+        return read_tables(&bytes, h, weights, Keep::Copy);
     }
     // The tables are read from the buffer before it moves into the weight store (moving a
     // Vec does not move its heap block, so the aligned view stays valid).
-    let (mut plan, packed) = parse_tables(&bytes, h, WeightStore::Owned(Vec::new()))?;
+    let (mut plan, packed) = parse_tables(
+        &bytes,
+        h,
+        WeightStore::Owned(Vec::new()),
+        Keep::InWeightBuffer,
+    )?;
     plan.weights = WeightStore::in_buffer(bytes, range)?;
     validate::check(&plan)?;
     specialise(plan, &packed)
@@ -304,7 +310,7 @@ pub fn read_for_host(bytes: &[u8]) -> Result<Plan> {
     let h = header(bytes, true, true)?;
     let native = h.target == Target::native();
     let weights = copy_weights(bytes, &h)?;
-    let (plan, packed) = parse_tables(bytes, h, weights)?;
+    let (plan, packed) = parse_tables(bytes, h, weights, Keep::Copy)?;
     validate::check(&plan)?;
     if native {
         specialise(plan, &packed)
@@ -315,74 +321,60 @@ pub fn read_for_host(bytes: &[u8]) -> Result<Plan> {
 }
 
 /// Reads the tables of a plan whose header `h` is checked, over `weights`, and checks it.
-fn read_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<Plan> {
-    let (plan, packed) = parse_tables(bytes, h, weights)?;
+fn read_tables(bytes: &[u8], h: Header, weights: WeightStore, keep: Keep) -> Result<Plan> {
+    let (plan, packed) = parse_tables(bytes, h, weights, keep)?;
     validate::check(&plan)?;
     specialise(plan, &packed)
 }
 
+/// How a plan being read keeps its information tables.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// Where they lie: the plan is this buffer, which lives for the whole program.
+    InPlace(&'static [u8]),
+    /// In a copy of their own.
+    Copy,
+    /// In the plan's buffer, which the weight store keeps.
+    InWeightBuffer,
+}
+
 /// Reads the tables of a plan whose header `h` is checked, over `weights`, unchecked; with
 /// the indices of the steps to pack for the x86-64 kernel.
-fn parse_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<(Plan, Vec<usize>)> {
+fn parse_tables(
+    bytes: &[u8],
+    h: Header,
+    weights: WeightStore,
+    keep: Keep,
+) -> Result<(Plan, Vec<usize>)> {
     let tables = bytes
         .get(..h.weights_off)
         .ok_or_else(|| malformed("plan: tables"))?;
+    let after_header = tables
+        .get(HEADER_LEN..)
+        .ok_or_else(|| malformed("plan: tables"))?;
+    let n_steps = h.counts[3];
+    // A step takes at least 5 words: bounds the count by the plan's size.
+    if n_steps.saturating_mul(5) > tables.len() / 4 {
+        return Err(malformed("plan: count larger than the plan"));
+    }
+    let (index, info_len) = super::info::Index::scan(after_header, 0, h.counts)?;
+    let info_range = HEADER_LEN..HEADER_LEN + info_len;
+    let info = match keep {
+        Keep::InPlace(s) => InfoBytes::Static(s.get(info_range.clone()).unwrap_or(&[])),
+        Keep::Copy => InfoBytes::Owned(crate::fallible::copy_of(
+            after_header.get(..info_len).unwrap_or(&[]),
+        )?),
+        Keep::InWeightBuffer => InfoBytes::InWeightBuffer(info_range.clone()),
+    };
     let mut r = Reader {
         b: tables,
-        pos: HEADER_LEN,
+        pos: info_range.end,
     };
-    let [n_in, n_out, n_init, n_steps] = h.counts;
-    // Each item takes at least this many words: bounds the counts by the plan's size.
-    for (n, words) in [(n_in, 2), (n_out, 5), (n_init, 5), (n_steps, 10)] {
-        if n.saturating_mul(words) > tables.len() / 4 {
-            return Err(malformed("plan: count larger than the plan"));
-        }
-    }
-    let mut inputs = Vec::new();
-    inputs.try_reserve_exact(n_in)?;
-    for _ in 0..n_in {
-        let name = r.string()?;
-        inputs.push(TensorInfo {
-            name,
-            shape: r.shape()?,
-        });
-    }
-    let mut outputs = Vec::new();
-    outputs.try_reserve_exact(n_out)?;
-    let mut output_locs = Vec::new();
-    output_locs.try_reserve_exact(n_out)?;
-    for _ in 0..n_out {
-        let name = r.string()?;
-        outputs.push(TensorInfo {
-            name,
-            shape: r.shape()?,
-        });
-        output_locs.push(r.loc()?);
-    }
-    let mut initializers = Vec::new();
-    initializers.try_reserve_exact(n_init)?;
-    for _ in 0..n_init {
-        let name = r.string()?;
-        let shape = r.shape()?;
-        initializers.push((name, shape, r.loc()?));
-    }
     let mut steps = Vec::new();
     steps.try_reserve_exact(n_steps)?;
-    let mut nodes = Vec::new();
-    nodes.try_reserve_exact(n_steps)?;
     let mut packed = Vec::new();
-    // The model's MAC total must be a number (Model::total_macs adds the steps' counts).
-    let mut total_macs = 0u64;
     for _ in 0..n_steps {
         let kind = r.word()?;
-        let op = r.string()?;
-        let name = r.string()?;
-        let output_shape = r.shape()?;
-        let params = r.usize()?;
-        let macs = r.u64()?;
-        total_macs = total_macs
-            .checked_add(macs)
-            .ok_or_else(|| malformed("plan: the steps' MAC counts add up past 2^64"))?;
         let kernel = get_kernel(&mut r, kind)?;
         let n = r.count(3)?;
         let mut ins = Vec::new();
@@ -399,13 +391,6 @@ fn parse_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<(Plan, 
             inputs: ins,
             output,
         });
-        nodes.push(NodeInfo {
-            op,
-            name,
-            output_shape,
-            params,
-            macs,
-        });
     }
     if r.pos != tables.len()
         && tables
@@ -421,11 +406,8 @@ fn parse_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<(Plan, 
         segments: Vec::new(),
         chunks: Vec::new(),
         arena_len: h.arena_len,
-        inputs,
-        outputs,
-        output_locs,
-        nodes,
-        initializers,
+        info,
+        index,
     };
     Ok((plan, packed))
 }

@@ -5,13 +5,13 @@ use super::*;
 // ---------------------------------------------------------------------------------------
 // Reading
 
-pub(super) struct Reader<'a> {
-    pub(super) b: &'a [u8],
-    pub(super) pos: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .pos
             .checked_add(n)
@@ -23,35 +23,35 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(s)
     }
-    pub(super) fn word(&mut self) -> Result<u32> {
+    pub(crate) fn word(&mut self) -> Result<u32> {
         let mut a = [0u8; 4];
         a.copy_from_slice(self.take(4)?);
         Ok(u32::from_le_bytes(a))
     }
-    pub(super) fn usize(&mut self) -> Result<usize> {
+    pub(crate) fn usize(&mut self) -> Result<usize> {
         usize::try_from(self.word()?).map_err(|_| malformed("plan value too large"))
     }
-    pub(super) fn f32(&mut self) -> Result<f32> {
+    pub(crate) fn f32(&mut self) -> Result<f32> {
         Ok(f32::from_bits(self.word()?))
     }
-    pub(super) fn bool(&mut self) -> Result<bool> {
+    pub(crate) fn bool(&mut self) -> Result<bool> {
         match self.word()? {
             0 => Ok(false),
             1 => Ok(true),
             _ => Err(malformed("plan: flag not 0 or 1")),
         }
     }
-    pub(super) fn u64(&mut self) -> Result<u64> {
+    pub(crate) fn u64(&mut self) -> Result<u64> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(a))
     }
-    pub(super) fn i64(&mut self) -> Result<i64> {
+    pub(crate) fn i64(&mut self) -> Result<i64> {
         Ok(self.u64()? as i64)
     }
     /// A count of items that take at least `words` words each: bounded by what is left, so
     /// a hostile count cannot make the reader reserve more than the plan's size.
-    pub(super) fn count(&mut self, words: usize) -> Result<usize> {
+    pub(crate) fn count(&mut self, words: usize) -> Result<usize> {
         let n = self.usize()?;
         let left = self.b.len().saturating_sub(self.pos) / 4;
         if n.saturating_mul(words.max(1)) > left {
@@ -59,47 +59,41 @@ impl<'a> Reader<'a> {
         }
         Ok(n)
     }
-    pub(super) fn str(&mut self) -> Result<&'a str> {
+    pub(crate) fn str(&mut self) -> Result<&'a str> {
         let n = self.usize()?;
         let s = self.take(n)?;
         self.take((4 - n % 4) % 4)?;
         core::str::from_utf8(s).map_err(|_| malformed("plan: name is not UTF-8"))
     }
-    pub(super) fn string(&mut self) -> Result<String> {
-        string_of(self.str()?)
-    }
-    pub(super) fn shape(&mut self) -> Result<Vec<usize>> {
-        let n = self.count(1)?;
+    /// A shape: its rank (at most 8), then its dims.
+    pub(crate) fn shape_dims(&mut self) -> Result<Dims> {
+        let n = self.usize()?;
         if n > MAX_RANK {
             return Err(err(ErrorCode::LimitExceeded, "plan: rank above 8"));
         }
-        let mut v = Vec::new();
-        v.try_reserve_exact(n)?;
-        for _ in 0..n {
-            v.push(self.usize()?);
-        }
-        Ok(v)
+        let a = self.array(n)?;
+        Dims::new(a.get(..n).unwrap_or(&[]))
     }
-    pub(super) fn array(&mut self, rank: usize) -> Result<[usize; MAX_RANK]> {
+    pub(crate) fn array(&mut self, rank: usize) -> Result<[usize; MAX_RANK]> {
         let mut a = [0usize; MAX_RANK];
         for d in a.get_mut(..rank).ok_or_else(rank_error)? {
             *d = self.usize()?;
         }
         Ok(a)
     }
-    pub(super) fn rank(&mut self) -> Result<usize> {
+    pub(crate) fn rank(&mut self) -> Result<usize> {
         let r = self.usize()?;
         if r > MAX_RANK {
             return Err(rank_error());
         }
         Ok(r)
     }
-    pub(super) fn dims(&mut self) -> Result<Dims> {
+    pub(crate) fn dims(&mut self) -> Result<Dims> {
         let r = self.rank()?;
         let a = self.array(r)?;
         Dims::new(a.get(..r).unwrap_or(&[]))
     }
-    pub(super) fn signed(&mut self) -> Result<SignedDims> {
+    pub(crate) fn signed(&mut self) -> Result<SignedDims> {
         let r = self.rank()?;
         let mut a = [0i64; MAX_RANK];
         for v in a.get_mut(..r).unwrap_or(&mut []) {
@@ -107,12 +101,15 @@ impl<'a> Reader<'a> {
         }
         SignedDims::new(a.get(..r).unwrap_or(&[]))
     }
-    pub(super) fn loc(&mut self) -> Result<Loc> {
+    pub(crate) fn loc(&mut self) -> Result<Loc> {
         let (tag, a, b) = (self.word()?, self.usize()?, self.usize()?);
         match tag {
             1 => Ok(Loc::Arena { off: a, len: b }),
             2 => Ok(Loc::Weight { off: a, len: b }),
             3 => Ok(Loc::Input { index: a, len: b }),
+            // A model compiled on the device: never valid in a plan file (`validate`).
+            4 => Ok(Loc::Owned { chunk: a, len: b }),
+            5 => Ok(Loc::Static { seg: a, len: b }),
             _ => Err(malformed("plan: unknown operand kind")),
         }
     }

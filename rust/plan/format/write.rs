@@ -5,52 +5,52 @@ use super::*;
 // ---------------------------------------------------------------------------------------
 // Writing
 
-pub(super) struct Writer {
-    pub(super) buf: Vec<u8>,
+pub(crate) struct Writer {
+    pub(crate) buf: Vec<u8>,
 }
 
 impl Writer {
-    pub(super) fn bytes(&mut self, b: &[u8]) -> Result<()> {
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> Result<()> {
         self.buf.try_reserve(b.len())?;
         self.buf.extend_from_slice(b);
         Ok(())
     }
-    pub(super) fn word(&mut self, v: u32) -> Result<()> {
+    pub(crate) fn word(&mut self, v: u32) -> Result<()> {
         self.bytes(&v.to_le_bytes())
     }
-    pub(super) fn usize(&mut self, v: usize) -> Result<()> {
+    pub(crate) fn usize(&mut self, v: usize) -> Result<()> {
         let v =
             u32::try_from(v).map_err(|_| err(ErrorCode::LimitExceeded, "plan value above 2^32"))?;
         self.word(v)
     }
-    pub(super) fn f32(&mut self, v: f32) -> Result<()> {
+    pub(crate) fn f32(&mut self, v: f32) -> Result<()> {
         self.word(v.to_bits())
     }
-    pub(super) fn bool(&mut self, v: bool) -> Result<()> {
+    pub(crate) fn bool(&mut self, v: bool) -> Result<()> {
         self.word(u32::from(v))
     }
-    pub(super) fn i64(&mut self, v: i64) -> Result<()> {
+    pub(crate) fn i64(&mut self, v: i64) -> Result<()> {
         self.bytes(&v.to_le_bytes())
     }
-    pub(super) fn u64(&mut self, v: u64) -> Result<()> {
+    pub(crate) fn u64(&mut self, v: u64) -> Result<()> {
         self.bytes(&v.to_le_bytes())
     }
-    pub(super) fn str(&mut self, s: &str) -> Result<()> {
+    pub(crate) fn str(&mut self, s: &str) -> Result<()> {
         self.usize(s.len())?;
         self.bytes(s.as_bytes())?;
         self.pad(4)
     }
-    pub(super) fn pad(&mut self, align: usize) -> Result<()> {
+    pub(crate) fn pad(&mut self, align: usize) -> Result<()> {
         while self.buf.len() % align != 0 {
             self.bytes(&[0])?;
         }
         Ok(())
     }
-    pub(super) fn usizes(&mut self, v: &[usize]) -> Result<()> {
+    pub(crate) fn usizes(&mut self, v: &[usize]) -> Result<()> {
         self.usize(v.len())?;
         v.iter().try_for_each(|&d| self.usize(d))
     }
-    pub(super) fn array(&mut self, rank: usize, v: &[usize; MAX_RANK]) -> Result<()> {
+    pub(crate) fn array(&mut self, rank: usize, v: &[usize; MAX_RANK]) -> Result<()> {
         v.iter().take(rank).try_for_each(|&d| self.usize(d))
     }
 }
@@ -64,7 +64,7 @@ pub(super) struct WeightMap {
 
 impl WeightMap {
     /// The plan-file location of `loc`: weights move to the section, the rest is unchanged.
-    pub(super) fn map(&mut self, loc: Loc) -> Result<Loc> {
+    pub(crate) fn map(&mut self, loc: Loc) -> Result<Loc> {
         let len = match loc {
             Loc::Weight { len, .. } | Loc::Owned { len, .. } | Loc::Static { len, .. } => len,
             Loc::Arena { .. } | Loc::Input { .. } => return Ok(loc),
@@ -84,12 +84,14 @@ impl WeightMap {
     }
 }
 
-pub(super) fn put_loc(w: &mut Writer, loc: Loc) -> Result<()> {
+pub(crate) fn put_loc(w: &mut Writer, loc: Loc) -> Result<()> {
     let (tag, a, b) = match loc {
         Loc::Arena { off, len } => (1, off, len),
         Loc::Weight { off, len } => (2, off, len),
         Loc::Input { index, len } => (3, index, len),
-        _ => return Err(malformed("plan has unresolved operands")),
+        Loc::Owned { chunk, len } => (4, chunk, len),
+        Loc::Static { seg, len } => (5, seg, len),
+        Loc::Buf(_) | Loc::Const(_) => return Err(malformed("plan has unresolved operands")),
     };
     w.word(tag)?;
     w.usize(a)?;
@@ -108,9 +110,9 @@ pub(super) fn put_header(w: &mut Writer, plan: &Plan) -> Result<()> {
     w.usize(plan.arena_len)?; // 28
     w.word(0)?; // 32: weight section offset
     w.word(0)?; // 36: weight section length (elements)
-    w.usize(plan.inputs.len())?; // 40
-    w.usize(plan.outputs.len())?; // 44
-    w.usize(plan.initializers.len())?; // 48
+    w.usize(plan.input_count())?; // 40
+    w.usize(plan.output_count())?; // 44
+    w.usize(plan.initializers().len())?; // 48
     w.usize(plan.steps.len())?; // 52
     w.word(0)?; // 56: CRC-32 of the weight section
     w.word(0) // 60: reserved
@@ -131,27 +133,15 @@ pub fn write(plan: &Plan) -> Result<Vec<u8>> {
         placed: Vec::new(),
         len: 0,
     };
-    for t in &plan.inputs {
-        w.str(&t.name)?;
-        w.usizes(&t.shape)?;
+    if plan.node_count() != plan.steps.len() {
+        return Err(err(
+            ErrorCode::InvalidArgument,
+            "plan: one node record per step",
+        ));
     }
-    for (t, &loc) in plan.outputs.iter().zip(&plan.output_locs) {
-        w.str(&t.name)?;
-        w.usizes(&t.shape)?;
-        put_loc(&mut w, map.map(loc)?)?;
-    }
-    for (name, shape, loc) in &plan.initializers {
-        w.str(name)?;
-        w.usizes(shape)?;
-        put_loc(&mut w, map.map(*loc)?)?;
-    }
-    for (step, info) in plan.steps.iter().zip(&plan.nodes) {
+    super::super::info::write_tables(&mut w, &plan.tables(), &mut |loc| map.map(loc))?;
+    for step in &plan.steps {
         w.word(kind_of(&step.kernel))?;
-        w.str(&info.op)?;
-        w.str(&info.name)?;
-        w.usizes(&info.output_shape)?;
-        w.usize(info.params)?;
-        w.u64(info.macs)?;
         put_kernel(&mut w, &step.kernel)?;
         w.usize(step.inputs.len())?;
         for &loc in &step.inputs {
