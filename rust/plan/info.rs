@@ -195,6 +195,53 @@ impl<'a> Tables<'a> {
     }
 }
 
+impl<'a> Tables<'a> {
+    /// A reader at record `i` of `table`, skipping the records before it with `skip`.
+    fn at(
+        &self,
+        table: usize,
+        i: usize,
+        skip: fn(&mut Reader<'a>) -> Result<()>,
+    ) -> Result<Reader<'a>> {
+        if i >= self.count(table) {
+            return Err(err(ErrorCode::InvalidArgument, "table index"));
+        }
+        let mut r = Reader {
+            b: self.b,
+            pos: self.index.at.get(table).copied().unwrap_or(usize::MAX),
+        };
+        for _ in 0..i {
+            skip(&mut r)?;
+        }
+        Ok(r)
+    }
+
+    /// Elements of graph input `i`, read without decoding names (the run-time checks).
+    pub(crate) fn input_len(&self, i: usize) -> Option<usize> {
+        let mut r = self.at(INPUTS, i, skip_tensor).ok()?;
+        r.skip_str().ok()?;
+        r.shape_len().ok()
+    }
+
+    /// Elements and location of graph output `i`, read without decoding names.
+    pub(crate) fn output_len_loc(&self, i: usize) -> Option<(usize, Loc)> {
+        let mut r = self.at(OUTPUTS, i, skip_located).ok()?;
+        r.skip_str().ok()?;
+        let len = r.shape_len().ok()?;
+        Some((len, r.loc().ok()?))
+    }
+}
+
+fn skip_tensor(r: &mut Reader<'_>) -> Result<()> {
+    r.skip_str()?;
+    r.shape_len().map(|_| ())
+}
+
+fn skip_located(r: &mut Reader<'_>) -> Result<()> {
+    skip_tensor(r)?;
+    r.loc().map(|_| ())
+}
+
 impl Index {
     /// Reads and checks the four tables starting at `start` of `b`, with the counts of
     /// inputs, outputs, initializers and nodes: every record decodes, every name is UTF-8,
@@ -210,36 +257,61 @@ impl Index {
         }
         let mut r = Reader { b, pos: start };
         let mut at = [0usize; 4];
-        let elements = |shape: &Dims| -> Result<()> {
-            let mut n = 1usize;
-            for &d in shape.as_slice() {
-                n = n
-                    .checked_mul(d)
-                    .filter(|&n| n <= MAX_TENSOR_ELEMENTS)
-                    .ok_or_else(|| {
-                        err(ErrorCode::LimitExceeded, "plan: tensor above 2^24 elements")
-                    })?;
-            }
-            Ok(())
-        };
         let mut total_macs = 0u64;
         for (table, (&n, slot)) in counts.iter().zip(at.iter_mut()).enumerate() {
             *slot = r.pos;
             for _ in 0..n {
-                match table {
-                    INPUTS => elements(&read_tensor(&mut r)?.shape)?,
-                    OUTPUTS => elements(&read_output(&mut r)?.0.shape)?,
-                    INITIALIZERS => elements(&read_initializer(&mut r)?.shape)?,
-                    _ => {
-                        let node = read_node(&mut r)?;
-                        total_macs = total_macs
-                            .checked_add(node.macs)
-                            .ok_or_else(|| bad("plan: the steps' MAC counts add up past 2^64"))?;
-                    }
+                check_name(&mut r)?;
+                if table == NODES {
+                    check_name(&mut r)?;
+                }
+                if r.shape_len()? > MAX_TENSOR_ELEMENTS {
+                    return Err(err(
+                        ErrorCode::LimitExceeded,
+                        "plan: tensor above 2^24 elements",
+                    ));
+                }
+                if table == OUTPUTS || table == INITIALIZERS {
+                    r.loc()?;
+                }
+                if table == NODES {
+                    r.usize()?;
+                    total_macs = total_macs
+                        .checked_add(r.u64()?)
+                        .ok_or_else(|| bad("plan: the steps' MAC counts add up past 2^64"))?;
                 }
             }
         }
         Ok((Index { at, counts }, r.pos))
+    }
+}
+
+/// Skips a name, refusing one that is not UTF-8 (ASCII, the usual case, is checked fastest).
+fn check_name(r: &mut Reader<'_>) -> Result<()> {
+    let n = r.usize()?;
+    let s = r.take(n)?;
+    r.take((4 - n % 4) % 4)?;
+    if !s.is_ascii() && core::str::from_utf8(s).is_err() {
+        return Err(err(ErrorCode::Malformed, "plan: name is not UTF-8"));
+    }
+    Ok(())
+}
+
+/// Elements and location of a graph output or initializer, its name skipped.
+fn read_len_loc(r: &mut Reader<'_>) -> Result<(usize, Loc)> {
+    r.skip_str()?;
+    let len = r.shape_len()?;
+    Ok((len, r.loc()?))
+}
+
+impl<'a> Tables<'a> {
+    /// Elements and location of each graph output, without decoding names.
+    pub(crate) fn output_lens(&self) -> Records<'a, (usize, Loc)> {
+        self.records(OUTPUTS, read_len_loc)
+    }
+    /// Elements and location of each initializer, without decoding names.
+    pub(crate) fn initializer_lens(&self) -> Records<'a, (usize, Loc)> {
+        self.records(INITIALIZERS, read_len_loc)
     }
 }
 

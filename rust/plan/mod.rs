@@ -262,13 +262,14 @@ impl Plan {
     /// The error of loading this plan on this build when it lacks a family the plan needs
     /// (named after the first step that needs it).
     pub fn missing_family(&self) -> Option<crate::Error> {
-        self.steps
-            .iter()
-            .zip(self.nodes())
-            .find_map(|(step, node)| {
-                let family = family::Family::of(&step.kernel)?;
-                (!family.enabled()).then(|| family.missing().with_name(node.name))
+        // Node names are read only for the message.
+        self.steps.iter().enumerate().find_map(|(i, step)| {
+            let family = family::Family::of(&step.kernel)?;
+            (!family.enabled()).then(|| {
+                let name = self.nodes().nth(i).map_or("", |n| n.name);
+                family.missing().with_name(name)
             })
+        })
     }
 
     /// The read-only operands of a run with `inputs`.

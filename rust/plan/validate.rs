@@ -58,11 +58,7 @@ pub fn check(plan: &Plan) -> Result<()> {
                 Ok(len)
             }
             Loc::Input { index, len } => {
-                let want = plan
-                    .inputs()
-                    .nth(index)
-                    .map(|t| product(t.shape.as_slice()))
-                    .transpose()?;
+                let want = plan.tables().input_len(index);
                 if want != Some(len) {
                     return Err(bad("plan: input operand"));
                 }
@@ -74,17 +70,18 @@ pub fn check(plan: &Plan) -> Result<()> {
     if plan.node_count() != plan.steps.len() {
         return Err(bad("plan: table lengths"));
     }
-    for (t, loc) in plan.outputs() {
-        if operand(loc)? != product(t.shape.as_slice())? {
+    let tables = plan.tables();
+    for (len, loc) in tables.output_lens() {
+        if operand(loc)? != len {
             return Err(bad("plan: output length"));
         }
     }
-    for i in plan.initializers() {
-        if !matches!(i.loc, Loc::Weight { .. }) || operand(i.loc)? != product(i.shape.as_slice())? {
+    for (len, loc) in tables.initializer_lens() {
+        if !matches!(loc, Loc::Weight { .. }) || operand(loc)? != len {
             return Err(bad("plan: initializer"));
         }
     }
-    for (step, node) in plan.steps.iter().zip(plan.nodes()) {
+    for (i, step) in plan.steps.iter().enumerate() {
         let mut lens = [0usize; 8];
         if step.inputs.len() > crate::plan::MAX_STEP_INPUTS {
             return Err(bad("plan: too many operands"));
@@ -101,7 +98,7 @@ pub fn check(plan: &Plan) -> Result<()> {
         let y = operand(step.output)?;
         check_overlap(step)
             .and_then(|()| check_kernel(step, &lens, y))
-            .map_err(|e| e.with_name(node.name))?;
+            .map_err(|e| e.with_name(plan.nodes().nth(i).map_or("", |n| n.name)))?;
     }
     if arena_end != plan.arena_len {
         return Err(bad("plan: arena larger than its operands"));

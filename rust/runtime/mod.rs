@@ -78,9 +78,9 @@ impl Model {
 
     /// Input `i` must have the model's length (steps read it where it lies: no copy).
     fn check_input(&self, i: usize, x: &[f32]) -> Result<()> {
-        let t = self.plan.inputs().nth(i);
-        if t.map(|t| t.len()) != Some(x.len()) {
-            return Err(err(ErrorCode::BufferLength, "input").with_name(t.map_or("", |t| t.name)));
+        if self.plan.tables().input_len(i) != Some(x.len()) {
+            let name = self.input(i).map_or("", |t| t.name);
+            return Err(err(ErrorCode::BufferLength, "input").with_name(name));
         }
         Ok(())
     }
@@ -179,11 +179,10 @@ impl Model {
     }
 
     fn store_output(&self, i: usize, y: &mut [f32], inputs: &[&[f32]]) -> Result<()> {
-        let out = self.plan.outputs().nth(i);
-        if out.map(|(t, _)| t.len()) != Some(y.len()) {
-            return Err(
-                err(ErrorCode::BufferLength, "output").with_name(out.map_or("", |(t, _)| t.name))
-            );
+        let out = self.plan.tables().output_len_loc(i);
+        if out.map(|(len, _)| len) != Some(y.len()) {
+            let name = self.output(i).map_or("", |t| t.name);
+            return Err(err(ErrorCode::BufferLength, "output").with_name(name));
         }
         let src = match out.map(|(_, loc)| loc) {
             Some(Loc::Arena { off, len }) => self.arena.get(off..off + len),
@@ -224,11 +223,14 @@ impl Model {
     }
     /// Elements of input 0.
     pub fn input_len(&self) -> usize {
-        self.input(0).map_or(0, |t| t.len())
+        self.plan.tables().input_len(0).unwrap_or(0)
     }
     /// Elements of output 0.
     pub fn output_len(&self) -> usize {
-        self.output(0).map_or(0, |t| t.len())
+        self.plan
+            .tables()
+            .output_len_loc(0)
+            .map_or(0, |(len, _)| len)
     }
     /// The executed steps, in order.
     pub fn nodes(&self) -> Records<'_, NodeInfo<'_>> {

@@ -65,6 +65,21 @@ impl<'a> Reader<'a> {
         self.take((4 - n % 4) % 4)?;
         core::str::from_utf8(s).map_err(|_| malformed("plan: name is not UTF-8"))
     }
+    /// Skips a string (its bytes are not looked at).
+    pub(crate) fn skip_str(&mut self) -> Result<()> {
+        let n = self.usize()?;
+        self.take(n.checked_next_multiple_of(4).unwrap_or(usize::MAX))
+            .map(|_| ())
+    }
+    /// A shape's element count (saturating), without keeping the shape.
+    pub(crate) fn shape_len(&mut self) -> Result<usize> {
+        let n = self.rank()?;
+        let mut len = 1usize;
+        for _ in 0..n {
+            len = len.saturating_mul(self.usize()?);
+        }
+        Ok(len)
+    }
     /// A shape: its rank (at most 8), then its dims.
     pub(crate) fn shape_dims(&mut self) -> Result<Dims> {
         let n = self.usize()?;
