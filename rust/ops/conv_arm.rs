@@ -904,5 +904,5 @@ pub(crate) fn channel(o: &[f32; 8], k: usize) -> super::conv::Block {
     }
 }
 
-/// Blocks per call of [`block_row2`] (the caller's output buffer: 256 bytes of stack).
-pub(crate) const CHUNK: usize = 8;
+/// Blocks per call of [`block_row2`] (the caller's output buffer: 128 bytes of stack).
+pub(crate) const CHUNK: usize = 4;

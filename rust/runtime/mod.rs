@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::error::{err, ErrorCode, Result};
+use crate::error::{err, fault, ErrorCode, FaultResult, Result};
 use crate::plan::step::{Loc, Weights};
 use crate::plan::Plan;
 pub use crate::plan::{NodeInfo, TensorInfo};
@@ -38,21 +38,35 @@ impl Model {
     /// Runs the model on input 0 and writes output 0 (single-input, single-output models;
     /// use [`Model::run_many`] otherwise).
     pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
+        self.run_steps(input, output)?;
+        self.store_single(input, output)
+    }
+
+    /// [`Model::run`] up to storing the output, which [`Model::store_single`] does: the C
+    /// API makes the two calls one after the other, so that no frame holding an [`Error`]
+    /// is on the stack while the steps run.
+    pub(crate) fn run_steps(&mut self, input: &[f32], output: &[f32]) -> FaultResult<()> {
         self.check_single(input, output)?;
-        self.execute(&[input], None)?;
+        self.execute(&[input], None)
+    }
+
+    /// Stores output 0 of a run of [`Model::run_steps`] on `input`.
+    pub(crate) fn store_single(&self, input: &[f32], output: &mut [f32]) -> Result<()> {
         self.store_output(0, output, &[input])
     }
 
-    /// The checks of a single-input, single-output run.
-    fn check_single(&self, input: &[f32], output: &[f32]) -> Result<()> {
+    /// The checks of a single-input, single-output run (out of line: its frame is not on the
+    /// stack while the steps run).
+    #[inline(never)]
+    fn check_single(&self, input: &[f32], output: &[f32]) -> FaultResult<()> {
         if self.plan.inputs.len() != 1 || self.plan.outputs.is_empty() {
-            return Err(err(
+            return Err(fault(
                 ErrorCode::InvalidArgument,
                 "the model has several inputs: use run_many",
             ));
         }
         if input.len() != self.input_len() || output.len() != self.output_len() {
-            return Err(err(ErrorCode::BufferLength, ""));
+            return Err(fault(ErrorCode::BufferLength, ""));
         }
         Ok(())
     }
@@ -98,12 +112,23 @@ impl Model {
         clock: &mut dyn FnMut() -> u32,
         ticks: &mut [u32],
     ) -> Result<()> {
+        self.run_profiled_steps(input, output, clock, ticks)?;
+        self.store_single(input, output)
+    }
+
+    /// [`Model::run_profiled`] up to storing the output (see [`Model::run_steps`]).
+    pub(crate) fn run_profiled_steps(
+        &mut self,
+        input: &[f32],
+        output: &[f32],
+        clock: &mut dyn FnMut() -> u32,
+        ticks: &mut [u32],
+    ) -> FaultResult<()> {
         if ticks.len() < self.plan.steps.len() {
-            return Err(err(ErrorCode::BufferLength, "one tick slot per node"));
+            return Err(fault(ErrorCode::BufferLength, "one tick slot per node"));
         }
         self.check_single(input, output)?;
-        self.execute(&[input], Some((clock, ticks)))?;
-        self.store_output(0, output, &[input])
+        self.execute(&[input], Some((clock, ticks)))
     }
 
     /// Writes a per-node profile from the `ticks` of [`Model::run_profiled`]: operator, name,
@@ -153,12 +178,13 @@ impl Model {
     }
 
     /// Runs every step; with a profiler, reads its clock before the first step and after
-    /// each one and stores the differences.
+    /// each one and stores the differences. (A [`crate::error::Fault`], not an `Error`: the
+    /// frames of an inference hold small results.)
     fn execute(
         &mut self,
         inputs: &[&[f32]],
         mut profile: Option<(&mut dyn FnMut() -> u32, &mut [u32])>,
-    ) -> Result<()> {
+    ) -> FaultResult<()> {
         let weights = self.plan.weights(inputs);
         let mut t0 = profile.as_mut().map_or(0, |(clock, _)| clock());
         for (i, step) in self.plan.steps.iter().enumerate() {

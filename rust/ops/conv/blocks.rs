@@ -205,7 +205,7 @@ pub(crate) fn conv3x3_blocks_apply(p: &Conv2d, nbh: usize, nbw: usize) -> bool {
 /// in chunks. False when the row is not done: operands that do not fit, or a pooled value
 /// that came out NaN or infinite (the portable kernel is the reference for those).
 #[cfg(rtonnx_vfma)]
-#[inline(always)]
+#[inline(never)]
 fn pair_row_vfma<S: BlockSink>(
     rows: [&[f32]; 4],
     pw: usize,
@@ -215,7 +215,7 @@ fn pair_row_vfma<S: BlockSink>(
     (n, oc, bh): (usize, usize, usize),
     sink: &mut S,
 ) -> bool {
-    use crate::ops::conv_arm::{block_row2, channel, pooled_row2, store_row2, CHUNK};
+    use crate::ops::conv_arm::{pooled_row2, store_row2};
     let a0 = sink.row(n, oc, bh);
     let a1 = sink.row(n, oc + 1, bh);
     if let Some((mode, y)) = sink.pooled() {
@@ -245,13 +245,32 @@ fn pair_row_vfma<S: BlockSink>(
             b0 = full;
         }
     }
+    b0 >= nbw || sums_row2(&rows, pw, icg, &w2, (b0, nbw), &[a0, a1], sink)
+}
+
+/// Blocks `b0..nbw` of a block row of two output channels as sums handed to the sink, in
+/// chunks (blocks overhanging an odd output, or a sink that neither pools nor stores
+/// directly). Out of line: its chunk buffer (256 bytes) is then on the stack only while it
+/// runs, not in the frame of every 3x3 convolution.
+#[cfg(rtonnx_vfma)]
+#[inline(never)]
+fn sums_row2<S: BlockSink>(
+    rows: &[&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w2: &[&[f32]; 2],
+    (mut b0, nbw): (usize, usize),
+    &[a0, a1]: &[(usize, f32); 2],
+    sink: &mut S,
+) -> bool {
+    use crate::ops::conv_arm::{block_row2, channel, CHUNK};
     let mut out = [[0.0f32; 8]; CHUNK];
     while b0 < nbw {
         let n = (nbw - b0).min(out.len());
         let Some(out) = out.get_mut(..n) else {
             return false;
         };
-        if !block_row2(rows, pw, icg, w2, b0, out) {
+        if !block_row2(*rows, pw, icg, *w2, b0, out) {
             return false;
         }
         for (b, o) in out.iter().enumerate() {
@@ -446,7 +465,10 @@ pub fn conv3x3_plain_scratch_len(p: &Conv2d) -> Option<usize> {
 /// each 4x4 input window loaded once per input channel for two output channels; on a
 /// Cortex-M4F the VFMA assembly kernel), with `ring` of [`conv3x3_plain_scratch_len`] values.
 /// Falls back to [`conv2d`] (same results up to rounding) when the geometry or a slice length
-/// does not fit.
+/// does not fit. Out of line (as [`crate::ops::fused::conv_pool2d`]): inlined into the step
+/// that runs it, its frame and the pooled convolution's would add up on the stack of every
+/// inference.
+#[inline(never)]
 pub fn conv3x3_plain(
     p: &Conv2d,
     x: &[f32],
