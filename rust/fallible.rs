@@ -1,6 +1,7 @@
 //! Fallible allocation helpers: every table a load builds is grown through these, so that an
 //! out-of-memory load returns `OutOfMemory` instead of aborting.
 
+#[cfg(feature = "onnx")]
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -35,6 +36,7 @@ pub(crate) fn to_vec<T: Clone>(s: &[T]) -> Result<Vec<T>> {
 }
 
 /// A copy of `s` in a string of exactly its length.
+#[cfg(feature = "onnx")]
 pub(crate) fn string_of(s: &str) -> Result<String> {
     let mut out = String::new();
     out.try_reserve_exact(s.len())?;

@@ -117,17 +117,18 @@ fn check_load_stack(bytes: &[u8]) -> Result<(), Error> {
 
 /// The loads and the inference behind the C calls, out of line: the calls check the stack in
 /// their own small frames, before these deep ones start.
+/// They return the model on the heap: the C calls' frames then hold a pointer, not a model.
 #[inline(never)]
-fn load_vec(bytes: alloc::vec::Vec<u8>) -> Result<Model, Error> {
-    Model::from_vec(bytes)
+fn load_vec(bytes: alloc::vec::Vec<u8>) -> Result<*mut onnx_model, Error> {
+    Model::from_vec(bytes).and_then(boxed)
 }
 #[inline(never)]
-fn load_bytes(bytes: &[u8]) -> Result<Model, Error> {
-    Model::from_bytes(bytes)
+fn load_bytes(bytes: &[u8]) -> Result<*mut onnx_model, Error> {
+    Model::from_bytes(bytes).and_then(boxed)
 }
 #[inline(never)]
-fn load_static(bytes: &'static [u8]) -> Result<Model, Error> {
-    Model::from_static(bytes)
+fn load_static(bytes: &'static [u8]) -> Result<*mut onnx_model, Error> {
+    Model::from_static(bytes).and_then(boxed)
 }
 /// (The runs report their outcome themselves, so the C calls' frames hold no [`Error`].)
 #[inline(never)]
@@ -226,7 +227,7 @@ unsafe fn bytes<'d>(data: *const u8, len: usize) -> Result<&'d [u8], Error> {
 /// the call.
 unsafe fn store(
     out: *mut *mut onnx_model_t,
-    r: Result<Model, Error>,
+    r: Result<*mut onnx_model, Error>,
     err_out: *mut onnx_error_t,
 ) -> c_int {
     // SAFETY: caller contract above.
@@ -234,7 +235,7 @@ unsafe fn store(
     let Some(slot) = slot else {
         return report(e, &err(ErrorCode::NullPointer, "out"));
     };
-    match r.and_then(boxed) {
+    match r {
         Ok(p) => {
             *slot = p;
             clear(e);

@@ -353,60 +353,48 @@ impl Step {
     /// Runs the step over `arena` (activations) and `weights`.
     /// (`weights` by reference: a step call then passes one pointer, not the four slices.)
     ///
-    /// Out of line, and so are the three ways of running a step below it (with scratch, in
-    /// place, reading other ranges): the stack an inference takes is then this small frame
-    /// plus the one way and kernel the step runs, not the frames of every kernel inlined
-    /// into the loop over the steps. The results are [`Fault`]s (12 bytes) for the same
-    /// reason.
-    #[inline(never)]
+    /// The three ways of running a step (with scratch, in place, reading other ranges) are
+    /// out of line, this dispatch inlined into the loop over the steps: the stack an
+    /// inference takes is then that loop's frame plus the one way and kernel the step runs,
+    /// not the frames of every kernel inlined into the loop. The results are [`Fault`]s
+    /// (12 bytes) for the same reason.
+    #[inline(always)]
     pub fn execute(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
+        // Each way takes the step, the arena and the weights alone (arguments in registers).
+        match &self.kernel {
+            #[cfg(feature = "op-conv")]
+            Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
+                self.execute_with_scratch(arena, weights)
+            }
+            #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
+            Kernel::ConvX86(k) if k.pool().is_some() => self.execute_with_scratch(arena, weights),
+            // In-place kernels read and write the same range.
+            _ if self.inputs.first() == Some(&self.output) => self.execute_in_place(arena),
+            _ => self.execute_split(arena, weights),
+        }
+    }
+
+    /// The output's range of the arena, `(offset, length)`; None when it is empty (the step
+    /// then does nothing).
+    #[inline(always)]
+    fn out_range(&self) -> FaultResult<Option<(usize, usize)>> {
         let (is_arena, out_off, out_len) = range(self.output)?;
         if !is_arena {
             return Err(bad_operand("output must be in the arena"));
         }
-        let out_end = out_off
+        out_off
             .checked_add(out_len)
             .ok_or_else(|| bad_operand("operand range overflows"))?;
-        if out_len == 0 {
-            return Ok(());
-        }
-        #[cfg(feature = "op-conv")]
-        if let Kernel::ConvPool { p, act, pool, max } = &self.kernel {
-            let pool = Some((pool, *max));
-            return self.execute_with_scratch(p, *act, pool, arena, weights, out_off, out_len);
-        }
-        #[cfg(feature = "op-conv")]
-        if let Kernel::ConvBlocks { p, act } = &self.kernel {
-            return self.execute_with_scratch(p, *act, None, arena, weights, out_off, out_len);
-        }
-        #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
-        if let Kernel::ConvX86(k) = &self.kernel {
-            if let Some((pool, max)) = k.pool() {
-                let (p, act) = (k.conv(), k.act());
-                let pool = Some((&pool, max));
-                return self.execute_with_scratch(p, act, pool, arena, weights, out_off, out_len);
-            }
-        }
-        // In-place kernels read and write the same range.
-        if self.inputs.first() == Some(&self.output) {
-            let y = arena
-                .get_mut(out_off..out_end)
-                .ok_or_else(|| bad_operand("operand out of range"))?;
-            return self.execute_in_place(y);
-        }
-        self.execute_split(arena, weights, out_off, out_len, out_end)
+        Ok((out_len != 0).then_some((out_off, out_len)))
     }
 
     /// A step that reads other ranges than it writes: the arena split around the output.
     #[inline(never)]
-    fn execute_split(
-        &self,
-        arena: &mut [f32],
-        weights: &Weights<'_>,
-        out_off: usize,
-        out_len: usize,
-        out_end: usize,
-    ) -> FaultResult<()> {
+    fn execute_split(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
+        let Some((out_off, out_len)) = self.out_range()? else {
+            return Ok(());
+        };
+        let out_end = out_off + out_len;
         let (before, rest) = arena.split_at_mut(out_off.min(arena.len()));
         let (y, after) = rest.split_at_mut(out_len.min(rest.len()));
         if y.len() != out_len {
@@ -574,20 +562,25 @@ impl Step {
 
     /// ConvPool and ConvBlocks write two arena ranges (their scratch and their output): split
     /// the arena around both, then read x (and any arena-held weights) from the untouched
-    /// parts. `pool`: the pooling of ConvPool (and whether it is max pooling).
+    /// parts.
     #[cfg(feature = "op-conv")]
-    #[allow(clippy::too_many_arguments)]
     #[inline(never)]
-    fn execute_with_scratch(
-        &self,
-        p: &Conv2d,
-        act: Activation,
-        pool: Option<(&Pool2d, bool)>,
-        arena: &mut [f32],
-        weights: &Weights<'_>,
-        out_off: usize,
-        out_len: usize,
-    ) -> FaultResult<()> {
+    fn execute_with_scratch(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
+        let Some((out_off, out_len)) = self.out_range()? else {
+            return Ok(());
+        };
+        #[cfg(target_arch = "x86_64")]
+        let x86_pool = match &self.kernel {
+            Kernel::ConvX86(k) => k.pool(),
+            _ => None,
+        };
+        let (p, act, pool) = match &self.kernel {
+            Kernel::ConvPool { p, act, pool, max } => (p, *act, Some((pool, *max))),
+            Kernel::ConvBlocks { p, act } => (p, *act, None),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::ConvX86(k) => (k.conv(), k.act(), x86_pool.as_ref().map(|(p, m)| (p, *m))),
+            _ => return Err(bad_operand("scratch step dispatch")),
+        };
         let bad = || bad_operand("operand out of range");
         let n = self.inputs.len();
         let (
@@ -659,7 +652,13 @@ impl Step {
 
     #[cfg_attr(not(feature = "all-ops"), allow(unused_variables))]
     #[inline(never)]
-    fn execute_in_place(&self, y: &mut [f32]) -> FaultResult<()> {
+    fn execute_in_place(&self, arena: &mut [f32]) -> FaultResult<()> {
+        let Some((out_off, out_len)) = self.out_range()? else {
+            return Ok(());
+        };
+        let y = arena
+            .get_mut(out_off..out_off + out_len)
+            .ok_or_else(|| bad_operand("operand out of range"))?;
         match &self.kernel {
             #[cfg(feature = "op-activation")]
             Kernel::Activation(act) => act.apply_in_place(y),

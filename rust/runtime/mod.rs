@@ -183,19 +183,35 @@ impl Model {
     fn execute(
         &mut self,
         inputs: &[&[f32]],
-        mut profile: Option<(&mut dyn FnMut() -> u32, &mut [u32])>,
+        profile: Option<(&mut dyn FnMut() -> u32, &mut [u32])>,
     ) -> FaultResult<()> {
         let weights = self.plan.weights(inputs);
-        let mut t0 = profile.as_mut().map_or(0, |(clock, _)| clock());
-        for (i, step) in self.plan.steps.iter().enumerate() {
-            step.execute(&mut self.arena, &weights)?;
-            if let Some((clock, ticks)) = profile.as_mut() {
-                let t1 = clock();
-                if let Some(slot) = ticks.get_mut(i) {
-                    *slot = t1.wrapping_sub(t0);
-                }
-                t0 = t1;
+        let Some(profile) = profile else {
+            for step in &self.plan.steps {
+                step.execute(&mut self.arena, &weights)?;
             }
+            return Ok(());
+        };
+        Self::execute_profiled(&self.plan, &mut self.arena, &weights, profile)
+    }
+
+    /// [`Model::execute`] with a profiler (out of line: its frame is not on the stack of an
+    /// inference without one).
+    #[inline(never)]
+    fn execute_profiled(
+        plan: &Plan,
+        arena: &mut [f32],
+        weights: &Weights<'_>,
+        profile: (&mut dyn FnMut() -> u32, &mut [u32]),
+    ) -> FaultResult<()> {
+        let mut t0 = (profile.0)();
+        for (i, step) in plan.steps.iter().enumerate() {
+            step.execute(arena, weights)?;
+            let t1 = (profile.0)();
+            if let Some(slot) = profile.1.get_mut(i) {
+                *slot = t1.wrapping_sub(t0);
+            }
+            t0 = t1;
         }
         Ok(())
     }

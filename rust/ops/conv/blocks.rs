@@ -205,7 +205,7 @@ pub(crate) fn conv3x3_blocks_apply(p: &Conv2d, nbh: usize, nbw: usize) -> bool {
 /// in chunks. False when the row is not done: operands that do not fit, or a pooled value
 /// that came out NaN or infinite (the portable kernel is the reference for those).
 #[cfg(rtonnx_vfma)]
-#[inline(never)]
+#[inline(always)]
 fn pair_row_vfma<S: BlockSink>(
     rows: [&[f32]; 4],
     pw: usize,

@@ -21,8 +21,8 @@ use alloc::vec::Vec;
 use super::family::{self, Family};
 use super::step::{Dims, Kernel, Loc, SignedDims, Step};
 use super::{validate, NodeInfo, Plan, Target, TensorInfo, WeightStore};
-use crate::error::{err, Error, ErrorCode, Result};
-use crate::fallible::{push, string_of};
+use crate::error::{err, fault, Error, ErrorCode, Fault, FaultResult, Result};
+use crate::fallible::push;
 use crate::ops::activation::Activation;
 use crate::ops::binary::{BinaryOp, Broadcast};
 use crate::ops::conv::Conv2d;
@@ -70,6 +70,11 @@ pub fn is_plan(bytes: &[u8]) -> bool {
 
 fn malformed(what: &'static str) -> Error {
     err(ErrorCode::Malformed, what)
+}
+
+/// [`malformed`] as a [`Fault`].
+const fn malformed_f(what: &'static str) -> Fault {
+    fault(ErrorCode::Malformed, what)
 }
 
 /// CRC-32 (IEEE 802.3, as zlib's `crc32`) of `parts` in order, with a 16-entry table: a
@@ -375,37 +380,14 @@ fn parse_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<(Plan, 
     let mut total_macs = 0u64;
     for _ in 0..n_steps {
         let kind = r.word()?;
-        let op = r.string()?;
-        let name = r.string()?;
-        let output_shape = r.shape()?;
-        let params = r.usize()?;
-        let macs = r.u64()?;
+        let macs = read_node(&mut r, &mut nodes)?;
         total_macs = total_macs
             .checked_add(macs)
             .ok_or_else(|| malformed("plan: the steps' MAC counts add up past 2^64"))?;
-        let kernel = get_kernel(&mut r, kind)?;
-        let n = r.count(3)?;
-        let mut ins = Vec::new();
-        ins.try_reserve_exact(n)?;
-        for _ in 0..n {
-            ins.push(r.loc()?);
-        }
-        let output = r.loc()?;
         if kind == K_CONV_X86 {
             push(&mut packed, steps.len())?;
         }
-        steps.push(Step {
-            kernel,
-            inputs: ins,
-            output,
-        });
-        nodes.push(NodeInfo {
-            op,
-            name,
-            output_shape,
-            params,
-            macs,
-        });
+        read_step(&mut r, kind, &mut steps)?;
     }
     if r.pos != tables.len()
         && tables
@@ -428,6 +410,47 @@ fn parse_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<(Plan, 
         initializers,
     };
     Ok((plan, packed))
+}
+
+/// Reads a step's table entry after its kind into a new entry of `nodes` (reserved: the
+/// push does not allocate); its MACs.
+/// (Out of line, like [`read_step`]: their values are not all in one frame.)
+#[inline(never)]
+fn read_node(r: &mut Reader<'_>, nodes: &mut Vec<NodeInfo>) -> FaultResult<u64> {
+    let op = r.string()?;
+    let name = r.string()?;
+    let output_shape = r.shape()?;
+    let params = r.usize()?;
+    let macs = r.u64()?;
+    nodes.push(NodeInfo {
+        op,
+        name,
+        output_shape,
+        params,
+        macs,
+    });
+    Ok(macs)
+}
+
+/// Reads a step of `kind` (its kernel and operands) into a new entry of `steps` (reserved,
+/// like `nodes`). The kernel
+/// is read into the entry in place, not moved there (a kernel takes ~190 bytes).
+#[inline(never)]
+fn read_step(r: &mut Reader<'_>, kind: u32, steps: &mut Vec<Step>) -> Result<()> {
+    steps.push(Step {
+        kernel: Kernel::Copy,
+        inputs: Vec::new(),
+        output: Loc::Buf(0),
+    });
+    let step = steps.last_mut().ok_or_else(|| malformed("plan: steps"))?;
+    get_kernel(r, kind, &mut step.kernel)?;
+    let n = r.count(3)?;
+    step.inputs.try_reserve_exact(n)?;
+    for _ in 0..n {
+        step.inputs.push(r.loc()?);
+    }
+    step.output = r.loc()?;
+    Ok(())
 }
 
 /// Packs the steps the compiler chose the x86-64 AVX2 kernel for (`packed`: their indices).
