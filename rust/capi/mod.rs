@@ -120,15 +120,15 @@ fn check_load_stack(bytes: &[u8]) -> Result<(), Error> {
 /// They return the model on the heap: the C calls' frames then hold a pointer, not a model.
 #[inline(never)]
 fn load_vec(bytes: alloc::vec::Vec<u8>) -> Result<*mut onnx_model, Error> {
-    Model::from_vec(bytes).and_then(boxed)
+    boxed(Model::from_vec(bytes))
 }
 #[inline(never)]
 fn load_bytes(bytes: &[u8]) -> Result<*mut onnx_model, Error> {
-    Model::from_bytes(bytes).and_then(boxed)
+    boxed(Model::from_bytes(bytes))
 }
 #[inline(never)]
 fn load_static(bytes: &'static [u8]) -> Result<*mut onnx_model, Error> {
-    Model::from_static(bytes).and_then(boxed)
+    boxed(Model::from_static(bytes))
 }
 /// (The runs report their outcome themselves, so the C calls' frames hold no [`Error`].)
 #[inline(never)]
@@ -175,9 +175,12 @@ fn overlaps<A, B>(a: *const A, a_len: usize, b: *const B, b_len: usize) -> bool 
     a0 < b1 && b0 < a1
 }
 
-/// Moves a model to the heap (reporting, not aborting, when memory runs out) and returns the
-/// handle; `onnx_model_free` releases it.
-fn boxed(model: Model) -> Result<*mut onnx_model, Error> {
+/// Moves a loaded model to the heap (reporting, not aborting, when memory runs out) and
+/// returns the handle; `onnx_model_free` releases it. Out of line and given the load's
+/// result: the copy of the model it makes is not in the frame of the load.
+#[inline(never)]
+fn boxed(model: Result<Model, Error>) -> Result<*mut onnx_model, Error> {
+    let model = model?;
     let mut b: alloc::vec::Vec<onnx_model> = alloc::vec::Vec::new();
     b.try_reserve_exact(1)?;
     b.push(onnx_model { model });

@@ -296,7 +296,8 @@ pub fn read_vec(bytes: Vec<u8>) -> Result<Plan> {
     let (mut plan, packed) = parse_tables(&bytes, h, WeightStore::Owned(Vec::new()))?;
     plan.weights = WeightStore::in_buffer(bytes, range)?;
     validate::check(&plan)?;
-    specialise(plan, &packed)
+    specialise(&mut plan, &packed)?;
+    Ok(plan)
 }
 
 /// Reads and checks a plan compiled for any target, checksums included, weights copied: for
@@ -309,10 +310,11 @@ pub fn read_for_host(bytes: &[u8]) -> Result<Plan> {
     let h = header(bytes, true, true)?;
     let native = h.target == Target::native();
     let weights = copy_weights(bytes, &h)?;
-    let (plan, packed) = parse_tables(bytes, h, weights)?;
+    let (mut plan, packed) = parse_tables(bytes, h, weights)?;
     validate::check(&plan)?;
     if native {
-        specialise(plan, &packed)
+        specialise(&mut plan, &packed)?;
+        Ok(plan)
     } else {
         // x86-64 convolutions were read as their portable form: nothing to pack here.
         Ok(plan)
@@ -320,10 +322,13 @@ pub fn read_for_host(bytes: &[u8]) -> Result<Plan> {
 }
 
 /// Reads the tables of a plan whose header `h` is checked, over `weights`, and checks it.
+/// (The plan is specialised in place, not moved through another call: a plan takes ~140
+/// bytes of a frame.)
 fn read_tables(bytes: &[u8], h: Header, weights: WeightStore) -> Result<Plan> {
-    let (plan, packed) = parse_tables(bytes, h, weights)?;
+    let (mut plan, packed) = parse_tables(bytes, h, weights)?;
     validate::check(&plan)?;
-    specialise(plan, &packed)
+    specialise(&mut plan, &packed)?;
+    Ok(plan)
 }
 
 /// Reads the tables of a plan whose header `h` is checked, over `weights`, unchecked; with
@@ -455,7 +460,7 @@ fn read_step(r: &mut Reader<'_>, kind: u32, steps: &mut Vec<Step>) -> Result<()>
 
 /// Packs the steps the compiler chose the x86-64 AVX2 kernel for (`packed`: their indices).
 #[cfg(target_arch = "x86_64")]
-fn specialise(mut plan: Plan, packed: &[usize]) -> Result<Plan> {
+fn specialise(plan: &mut Plan, packed: &[usize]) -> Result<()> {
     use crate::ops::conv_x86::PackedConv;
     for &i in packed {
         let Some(step) = plan.steps.get(i) else {
@@ -477,14 +482,14 @@ fn specialise(mut plan: Plan, packed: &[usize]) -> Result<Plan> {
             }
         }
     }
-    Ok(plan)
+    Ok(())
 }
 
 /// Plans for other targets are refused by the header check, so there is nothing to pack.
 #[cfg(not(target_arch = "x86_64"))]
-fn specialise(plan: Plan, packed: &[usize]) -> Result<Plan> {
+fn specialise(_plan: &mut Plan, packed: &[usize]) -> Result<()> {
     if packed.is_empty() {
-        Ok(plan)
+        Ok(())
     } else {
         Err(malformed("plan: x86-64 step in a plan for another target"))
     }
