@@ -180,6 +180,7 @@ impl Model {
     /// Runs every step; with a profiler, reads its clock before the first step and after
     /// each one and stores the differences. (A [`crate::error::Fault`], not an `Error`: the
     /// frames of an inference hold small results.)
+    #[inline(always)]
     fn execute(
         &mut self,
         inputs: &[&[f32]],
