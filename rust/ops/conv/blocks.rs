@@ -32,6 +32,10 @@ pub(crate) trait BlockSink {
     fn direct(&mut self) -> Option<DirectOut<'_>> {
         None
     }
+    /// Whether [`BlockSink::direct`] gives an output (known at compile time: the blocks such
+    /// a sink leaves are few, and their chunk buffer is then out of line).
+    #[cfg(rtonnx_vfma)]
+    const DIRECT: bool = false;
 }
 
 /// The output of a plain convolution as [`BlockSink::direct`] gives it.
@@ -215,13 +219,14 @@ fn pair_row_vfma<S: BlockSink>(
     (n, oc, bh): (usize, usize, usize),
     sink: &mut S,
 ) -> bool {
-    use crate::ops::conv_arm::{pooled_row2, store_row2};
+    use crate::ops::conv_arm::{pooled_row2, store_row2, CHUNK};
     let a0 = sink.row(n, oc, bh);
     let a1 = sink.row(n, oc + 1, bh);
     if let Some((mode, y)) = sink.pooled() {
         return pooled_row2(rows, pw, icg, w2, nbw, mode, [a0, a1], y);
     }
     let mut b0 = 0;
+    let direct = S::DIRECT;
     if let Some(d) = sink.direct() {
         // Blocks inside the output: both rows 2bh, 2bh + 1 and both columns exist.
         let full = if 2 * bh + 1 < d.out_h {
@@ -245,16 +250,40 @@ fn pair_row_vfma<S: BlockSink>(
             b0 = full;
         }
     }
-    b0 >= nbw || sums_row2(&rows, pw, icg, &w2, (b0, nbw), &[a0, a1], sink)
+    let (rows, w2, at) = (&rows, &w2, &[a0, a1]);
+    match nbw.saturating_sub(b0) {
+        0 => true,
+        // The blocks a direct store leaves (an odd output's last column or row) out of line,
+        // in half chunks (128 bytes), one block left in a one-block buffer.
+        1 if direct => sums_row2::<1, S>(rows, pw, icg, w2, (b0, nbw), at, sink),
+        _ if direct => sums_row2::<{ CHUNK / 2 }, S>(rows, pw, icg, w2, (b0, nbw), at, sink),
+        // A sink that takes every block's sums (the main path of its convolution) in line.
+        _ => sums_chunks::<CHUNK, S>(rows, pw, icg, w2, (b0, nbw), at, sink),
+    }
 }
 
 /// Blocks `b0..nbw` of a block row of two output channels as sums handed to the sink, in
-/// chunks (blocks overhanging an odd output, or a sink that neither pools nor stores
-/// directly). Out of line: its chunk buffer (256 bytes) is then on the stack only while it
-/// runs, not in the frame of every 3x3 convolution.
+/// chunks of `N` blocks (blocks overhanging an odd output, or a sink that neither pools nor
+/// stores directly). Out of line: its chunk buffer (32 bytes a block) is then on the stack
+/// only while it runs, not in the frame of every 3x3 convolution.
 #[cfg(rtonnx_vfma)]
 #[inline(never)]
-fn sums_row2<S: BlockSink>(
+fn sums_row2<const N: usize, S: BlockSink>(
+    rows: &[&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w2: &[&[f32]; 2],
+    blocks: (usize, usize),
+    at: &[(usize, f32); 2],
+    sink: &mut S,
+) -> bool {
+    sums_chunks::<N, S>(rows, pw, icg, w2, blocks, at, sink)
+}
+
+/// The loop of [`sums_row2`], in line.
+#[cfg(rtonnx_vfma)]
+#[inline(always)]
+fn sums_chunks<const N: usize, S: BlockSink>(
     rows: &[&[f32]; 4],
     pw: usize,
     icg: usize,
@@ -263,8 +292,8 @@ fn sums_row2<S: BlockSink>(
     &[a0, a1]: &[(usize, f32); 2],
     sink: &mut S,
 ) -> bool {
-    use crate::ops::conv_arm::{block_row2, channel, CHUNK};
-    let mut out = [[0.0f32; 8]; CHUNK];
+    use crate::ops::conv_arm::{block_row2, channel};
+    let mut out = [[0.0f32; 8]; N];
     while b0 < nbw {
         let n = (nbw - b0).min(out.len());
         let Some(out) = out.get_mut(..n) else {
@@ -414,6 +443,9 @@ impl BlockSink for StoreSink<'_> {
         let b = self.bias.and_then(|b| b.get(oc)).copied().unwrap_or(0.0);
         (((n * self.m + oc) * self.nbh + bh) * self.nbw, b)
     }
+
+    #[cfg(rtonnx_vfma)]
+    const DIRECT: bool = true;
 
     #[cfg(rtonnx_vfma)]
     fn direct(&mut self) -> Option<DirectOut<'_>> {
