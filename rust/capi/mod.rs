@@ -13,7 +13,7 @@
 use alloc::boxed::Box;
 use core::ffi::{c_char, c_int, c_void, CStr};
 
-use crate::error::{err, Error, ErrorCode};
+use crate::error::{err, fault, Error, ErrorCode, Fault, FaultResult};
 use crate::runtime::Model;
 
 mod errors;
@@ -58,16 +58,17 @@ const fn code(c: ErrorCode) -> c_int {
 /// Bytes of stack a load of an ONNX file needs (decode and compile). On RT-Thread,
 /// `onnx_model_load*` refuse with `ONNX_ERR_STACK_TOO_SMALL` when the calling thread has less
 /// left, instead of overflowing its stack. The figure is the most the Cortex-M4F firmware test
-/// measures on its models (5,172 B; tools/firmware_test.sh checks it) plus a quarter for other
+/// measures on its models (5,228 B; tools/firmware_test.sh checks it) plus a quarter for other
 /// cores, compilers and options, rounded up to 256 B; size a thread's stack above it plus the
 /// caller's own frames.
 pub const ONNX_STACK_LOAD: usize = 6656;
 /// Bytes of stack a load of a compiled plan needs (measured and checked like
-/// `ONNX_STACK_LOAD`).
-pub const ONNX_STACK_LOAD_PLAN: usize = 3584;
+/// `ONNX_STACK_LOAD`: 2,032 B).
+pub const ONNX_STACK_LOAD_PLAN: usize = 2560;
 /// Bytes of stack an inference (`onnx_run*`) needs (measured and checked like
-/// `ONNX_STACK_LOAD`).
-pub const ONNX_STACK_RUN: usize = 3328;
+/// `ONNX_STACK_LOAD`: 1,796 B, the kernel-coverage model; 996 B for the MNIST models but
+/// mnist-cnn's 1,596 B).
+pub const ONNX_STACK_RUN: usize = 2304;
 
 /// Refuses a call that needs `need` bytes of stack when the calling thread has less left
 /// (known on RT-Thread; elsewhere every call goes ahead).
@@ -81,6 +82,31 @@ fn check_stack(need: usize, what: &'static str) -> Result<(), Error> {
     }
 }
 
+/// The bytes of stack the calling thread has when they are fewer than `need` (known on
+/// RT-Thread; elsewhere None).
+#[inline]
+fn stack_short(need: usize) -> Option<usize> {
+    crate::platform::stack_free().filter(|&have| have < need)
+}
+
+/// Reports a stack too small for an inference (out of line: the inference's own frames
+/// then hold no [`Error`]).
+#[cold]
+#[inline(never)]
+fn report_stack_short(e: Option<&mut onnx_error_t>, have: usize) -> c_int {
+    let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    let er = err(ErrorCode::StackTooSmall, "an inference")
+        .with_sizes(clamp(ONNX_STACK_RUN), clamp(have));
+    report(e, &er)
+}
+
+/// Reports a failed check of the C API (out of line, like [`report_stack_short`]).
+#[cold]
+#[inline(never)]
+fn report_fault(e: Option<&mut onnx_error_t>, f: Fault) -> c_int {
+    report(e, &Error::from(f))
+}
+
 /// The stack check of a load of `bytes` (a plan needs less than an ONNX file).
 fn check_load_stack(bytes: &[u8]) -> Result<(), Error> {
     if crate::plan::format::is_plan(bytes) {
@@ -92,18 +118,20 @@ fn check_load_stack(bytes: &[u8]) -> Result<(), Error> {
 
 /// The loads and the inference behind the C calls, out of line: the calls check the stack in
 /// their own small frames, before these deep ones start.
+/// They return the model on the heap: the C calls' frames then hold a pointer, not a model.
 #[inline(never)]
-fn load_vec(bytes: alloc::vec::Vec<u8>) -> Result<Model, Error> {
-    Model::from_vec(bytes)
+fn load_vec(bytes: alloc::vec::Vec<u8>) -> Result<*mut onnx_model, Error> {
+    boxed(Model::from_vec(bytes))
 }
 #[inline(never)]
-fn load_bytes(bytes: &[u8]) -> Result<Model, Error> {
-    Model::from_bytes(bytes)
+fn load_bytes(bytes: &[u8]) -> Result<*mut onnx_model, Error> {
+    boxed(Model::from_bytes(bytes))
 }
 #[inline(never)]
-fn load_static(bytes: &'static [u8]) -> Result<Model, Error> {
-    Model::from_static(bytes)
+fn load_static(bytes: &'static [u8]) -> Result<*mut onnx_model, Error> {
+    boxed(Model::from_static(bytes))
 }
+/// (The runs report their outcome themselves, so the C calls' frames hold no [`Error`].)
 #[inline(never)]
 fn run_model_profiled(
     model: &mut Model,
@@ -111,12 +139,32 @@ fn run_model_profiled(
     y: &mut [f32],
     clock: &mut dyn FnMut() -> u32,
     ticks: &mut [u32],
-) -> Result<(), Error> {
-    model.run_profiled(x, y, clock, ticks)
+    e: Option<&mut onnx_error_t>,
+) -> c_int {
+    match model.run_profiled_steps(x, y, clock, ticks) {
+        Ok(()) => finish_run(model, x, y, e),
+        Err(f) => report_fault(e, f),
+    }
 }
 #[inline(never)]
-fn run_model(model: &mut Model, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
-    model.run(x, y)
+fn run_model(model: &mut Model, x: &[f32], y: &mut [f32], e: Option<&mut onnx_error_t>) -> c_int {
+    match model.run_steps(x, y) {
+        Ok(()) => finish_run(model, x, y, e),
+        Err(f) => report_fault(e, f),
+    }
+}
+
+/// The output of a run stored, and the caller's error struct filled; its code. Out of line:
+/// its [`Error`] is not on the stack while the steps run.
+#[inline(never)]
+fn finish_run(model: &Model, x: &[f32], y: &mut [f32], e: Option<&mut onnx_error_t>) -> c_int {
+    match model.store_single(x, y) {
+        Ok(()) => {
+            clear(e);
+            OK
+        }
+        Err(er) => report(e, &er),
+    }
 }
 
 /// True when the byte ranges of `a` (`a_len` elements) and `b` (`b_len` elements) overlap.
@@ -128,9 +176,12 @@ fn overlaps<A, B>(a: *const A, a_len: usize, b: *const B, b_len: usize) -> bool 
     a0 < b1 && b0 < a1
 }
 
-/// Moves a model to the heap (reporting, not aborting, when memory runs out) and returns the
-/// handle; `onnx_model_free` releases it.
-fn boxed(model: Model) -> Result<*mut onnx_model, Error> {
+/// Moves a loaded model to the heap (reporting, not aborting, when memory runs out) and
+/// returns the handle; `onnx_model_free` releases it. Out of line and given the load's
+/// result: the copy of the model it makes is not in the frame of the load.
+#[inline(never)]
+fn boxed(model: Result<Model, Error>) -> Result<*mut onnx_model, Error> {
+    let model = model?;
     let mut b: alloc::vec::Vec<onnx_model> = alloc::vec::Vec::new();
     b.try_reserve_exact(1)?;
     b.push(onnx_model { model });
@@ -180,7 +231,7 @@ unsafe fn bytes<'d>(data: *const u8, len: usize) -> Result<&'d [u8], Error> {
 /// the call.
 unsafe fn store(
     out: *mut *mut onnx_model_t,
-    r: Result<Model, Error>,
+    r: Result<*mut onnx_model, Error>,
     err_out: *mut onnx_error_t,
 ) -> c_int {
     // SAFETY: caller contract above.
@@ -188,7 +239,7 @@ unsafe fn store(
     let Some(slot) = slot else {
         return report(e, &err(ErrorCode::NullPointer, "out"));
     };
-    match r.and_then(boxed) {
+    match r {
         Ok(p) => {
             *slot = p;
             clear(e);
@@ -320,27 +371,32 @@ pub unsafe extern "C" fn onnx_model_load_static(data: *const u8, len: usize) -> 
 /// # Safety
 /// Non-NULL `input`/`output` must point to `input_len`/`output_len` readable/writable floats
 /// that stay valid for `'b` and that nothing else accesses meanwhile (API contract).
+/// Out of line: the run's frames below the C call stay small.
+#[inline(never)]
 unsafe fn run_buffers<'b>(
     model: &Model,
     input: *const f32,
     input_len: usize,
     output: *mut f32,
     output_len: usize,
-) -> Result<(&'b [f32], &'b mut [f32]), Error> {
+) -> FaultResult<(&'b [f32], &'b mut [f32])> {
     if input.is_null() || output.is_null() {
-        return Err(err(ErrorCode::NullPointer, "input or output"));
+        return Err(fault(ErrorCode::NullPointer, "input or output"));
     }
     if input_len != model.input_len() {
-        return Err(err(ErrorCode::BufferLength, "input_len"));
+        return Err(fault(ErrorCode::BufferLength, "input_len"));
     }
     if output_len != model.output_len() {
-        return Err(err(ErrorCode::BufferLength, "output_len"));
+        return Err(fault(ErrorCode::BufferLength, "output_len"));
     }
     if overlaps(input, input_len, output, output_len) {
-        return Err(err(ErrorCode::InvalidArgument, "input and output overlap"));
+        return Err(fault(
+            ErrorCode::InvalidArgument,
+            "input and output overlap",
+        ));
     }
     if check_buffer(input, input_len).is_err() || check_buffer(output, output_len).is_err() {
-        return Err(err(
+        return Err(fault(
             ErrorCode::InvalidArgument,
             "buffer not aligned for float",
         ));
@@ -373,23 +429,17 @@ pub unsafe extern "C" fn onnx_run_ex(
     let e = unsafe { error_slot(err_out) };
     // SAFETY: a non-NULL handle comes from `onnx_model_load*` and is used by one thread.
     let Some(m) = (unsafe { model.as_mut() }) else {
-        return report(e, &err(ErrorCode::NullPointer, "model"));
+        return report_fault(e, fault(ErrorCode::NullPointer, "model"));
     };
     // SAFETY: forwarded API contract for the buffers.
     let (x, y) = match unsafe { run_buffers(&m.model, input, input_len, output, output_len) } {
         Ok(b) => b,
-        Err(er) => return report(e, &er),
+        Err(f) => return report_fault(e, f),
     };
-    if let Err(er) = check_stack(ONNX_STACK_RUN, "an inference") {
-        return report(e, &er);
+    if let Some(have) = stack_short(ONNX_STACK_RUN) {
+        return report_stack_short(e, have);
     }
-    match run_model(&mut m.model, x, y) {
-        Ok(()) => {
-            clear(e);
-            OK
-        }
-        Err(er) => report(e, &er),
-    }
+    run_model(&mut m.model, x, y, e)
 }
 
 /// Runs input 0 -> output 0 (see `onnx_run_ex`). Returns 0 or a negative error code.
@@ -664,7 +714,7 @@ pub unsafe extern "C" fn onnx_run_profiled_ex(
     // SAFETY: forwarded API contract for the buffers.
     let (x, y) = match unsafe { run_buffers(&m.model, input, input_len, output, output_len) } {
         Ok(b) => b,
-        Err(er) => return report(e, &er),
+        Err(f) => return report_fault(e, f),
     };
     // SAFETY: non-NULL, aligned array of `num_ticks` u32 owned by the caller (API contract);
     // the model never hands out its own memory, so it cannot alias the other buffers unless
@@ -672,16 +722,10 @@ pub unsafe extern "C" fn onnx_run_profiled_ex(
     let ticks = unsafe { core::slice::from_raw_parts_mut(node_ticks, num_ticks) };
     // SAFETY: the callback and its context come from the caller (API contract).
     let mut now = || unsafe { clock(clock_ctx) };
-    if let Err(er) = check_stack(ONNX_STACK_RUN, "an inference") {
-        return report(e, &er);
+    if let Some(have) = stack_short(ONNX_STACK_RUN) {
+        return report_stack_short(e, have);
     }
-    match run_model_profiled(&mut m.model, x, y, &mut now, ticks) {
-        Ok(()) => {
-            clear(e);
-            OK
-        }
-        Err(er) => report(e, &er),
-    }
+    run_model_profiled(&mut m.model, x, y, &mut now, ticks, e)
 }
 
 /// Writes the per-node profile (op, name, MACs, output bytes, `node_ticks`, share of the

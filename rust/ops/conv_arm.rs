@@ -904,5 +904,6 @@ pub(crate) fn channel(o: &[f32; 8], k: usize) -> super::conv::Block {
     }
 }
 
-/// Blocks per call of [`block_row2`] (the caller's output buffer: 256 bytes of stack).
+/// Blocks per call of [`block_row2`] (the caller's output buffer: 256 bytes of stack, in an
+/// out-of-line function of its own).
 pub(crate) const CHUNK: usize = 8;

@@ -258,6 +258,8 @@ pub(crate) fn pool2x2_fits(pool: &Pool2d, out_h: usize, out_w: usize) -> bool {
 /// (`batch == channels == 1`, input `p.out_h x p.out_w`); `scratch` holds [`scratch_len`]
 /// values (at least one conv plane).
 /// Returns without writing when the geometry is inconsistent or a slice is too short.
+/// Out of line: see [`crate::ops::conv::conv3x3_plain`].
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn conv_pool2d(
     p: &Conv2d,

@@ -17,7 +17,7 @@ use super::format::read::Reader;
 use super::format::write::{put_loc, Writer};
 use super::step::{Dims, Loc};
 use super::MAX_TENSOR_ELEMENTS;
-use crate::error::{err, ErrorCode, Result};
+use crate::error::{err, fault, ErrorCode, FaultResult, Result};
 
 /// Where a plan's information tables are.
 pub(crate) enum InfoBytes {
@@ -88,7 +88,7 @@ pub struct InitializerInfo<'a> {
     pub loc: Loc,
 }
 
-fn read_tensor<'a>(r: &mut Reader<'a>) -> Result<TensorInfo<'a>> {
+fn read_tensor<'a>(r: &mut Reader<'a>) -> FaultResult<TensorInfo<'a>> {
     let name = r.str()?;
     Ok(TensorInfo {
         name,
@@ -96,12 +96,12 @@ fn read_tensor<'a>(r: &mut Reader<'a>) -> Result<TensorInfo<'a>> {
     })
 }
 
-fn read_output<'a>(r: &mut Reader<'a>) -> Result<(TensorInfo<'a>, Loc)> {
+fn read_output<'a>(r: &mut Reader<'a>) -> FaultResult<(TensorInfo<'a>, Loc)> {
     let t = read_tensor(r)?;
     Ok((t, r.loc()?))
 }
 
-fn read_initializer<'a>(r: &mut Reader<'a>) -> Result<InitializerInfo<'a>> {
+fn read_initializer<'a>(r: &mut Reader<'a>) -> FaultResult<InitializerInfo<'a>> {
     let t = read_tensor(r)?;
     Ok(InitializerInfo {
         name: t.name,
@@ -110,7 +110,7 @@ fn read_initializer<'a>(r: &mut Reader<'a>) -> Result<InitializerInfo<'a>> {
     })
 }
 
-fn read_node<'a>(r: &mut Reader<'a>) -> Result<NodeInfo<'a>> {
+fn read_node<'a>(r: &mut Reader<'a>) -> FaultResult<NodeInfo<'a>> {
     let op = r.str()?;
     let name = r.str()?;
     Ok(NodeInfo {
@@ -126,7 +126,7 @@ fn read_node<'a>(r: &mut Reader<'a>) -> Result<NodeInfo<'a>> {
 pub struct Records<'a, T> {
     r: Reader<'a>,
     left: usize,
-    read: fn(&mut Reader<'a>) -> Result<T>,
+    read: fn(&mut Reader<'a>) -> FaultResult<T>,
 }
 
 impl<T> Iterator for Records<'_, T> {
@@ -159,7 +159,11 @@ pub(crate) struct Tables<'a> {
 }
 
 impl<'a> Tables<'a> {
-    fn records<T>(&self, table: usize, read: fn(&mut Reader<'a>) -> Result<T>) -> Records<'a, T> {
+    fn records<T>(
+        &self,
+        table: usize,
+        read: fn(&mut Reader<'a>) -> FaultResult<T>,
+    ) -> Records<'a, T> {
         Records {
             r: Reader {
                 b: self.b,
@@ -201,10 +205,10 @@ impl<'a> Tables<'a> {
         &self,
         table: usize,
         i: usize,
-        skip: fn(&mut Reader<'a>) -> Result<()>,
-    ) -> Result<Reader<'a>> {
+        skip: fn(&mut Reader<'a>) -> FaultResult<()>,
+    ) -> FaultResult<Reader<'a>> {
         if i >= self.count(table) {
-            return Err(err(ErrorCode::InvalidArgument, "table index"));
+            return Err(fault(ErrorCode::InvalidArgument, "table index"));
         }
         let mut r = Reader {
             b: self.b,
@@ -232,12 +236,12 @@ impl<'a> Tables<'a> {
     }
 }
 
-fn skip_tensor(r: &mut Reader<'_>) -> Result<()> {
+fn skip_tensor(r: &mut Reader<'_>) -> FaultResult<()> {
     r.skip_str()?;
     r.shape_len().map(|_| ())
 }
 
-fn skip_located(r: &mut Reader<'_>) -> Result<()> {
+fn skip_located(r: &mut Reader<'_>) -> FaultResult<()> {
     skip_tensor(r)?;
     r.loc().map(|_| ())
 }
@@ -287,18 +291,18 @@ impl Index {
 }
 
 /// Skips a name, refusing one that is not UTF-8 (ASCII, the usual case, is checked fastest).
-fn check_name(r: &mut Reader<'_>) -> Result<()> {
+fn check_name(r: &mut Reader<'_>) -> FaultResult<()> {
     let n = r.usize()?;
     let s = r.take(n)?;
     r.take((4 - n % 4) % 4)?;
     if !s.is_ascii() && core::str::from_utf8(s).is_err() {
-        return Err(err(ErrorCode::Malformed, "plan: name is not UTF-8"));
+        return Err(fault(ErrorCode::Malformed, "plan: name is not UTF-8"));
     }
     Ok(())
 }
 
 /// Elements and location of a graph output or initializer, its name skipped.
-fn read_len_loc(r: &mut Reader<'_>) -> Result<(usize, Loc)> {
+fn read_len_loc(r: &mut Reader<'_>) -> FaultResult<(usize, Loc)> {
     r.skip_str()?;
     let len = r.shape_len()?;
     Ok((len, r.loc()?))

@@ -6,7 +6,7 @@
 
 use alloc::vec::Vec;
 
-use crate::error::{err, ErrorCode, Result};
+use crate::error::{err, fault, ErrorCode, Fault, FaultResult, Result};
 // Kernels by path (`ops::conv::conv2d`): a build without a family uses none of its module.
 #[allow(unused_imports)]
 use crate::ops;
@@ -300,15 +300,22 @@ pub struct Step {
     pub output: Loc,
 }
 
-fn range(loc: Loc) -> Result<(bool, usize, usize)> {
+fn range(loc: Loc) -> FaultResult<(bool, usize, usize)> {
     match loc {
         Loc::Arena { off, len } => Ok((true, off, len)),
         Loc::Weight { off, len } => Ok((false, off, len)),
         Loc::Static { len, .. } | Loc::Owned { len, .. } | Loc::Input { len, .. } => {
             Ok((false, 0, len))
         }
-        _ => Err(err(ErrorCode::InvalidArgument, "unresolved operand")),
+        _ => Err(bad_operand("unresolved operand")),
     }
+}
+
+/// The fault of a step whose operands do not fit (out of line: every check shares it).
+#[cold]
+#[inline(never)]
+fn bad_operand(detail: &'static str) -> Fault {
+    fault(ErrorCode::InvalidArgument, detail)
 }
 
 /// Splits the arena around the output so inputs can be read while the output is written.
@@ -321,12 +328,12 @@ struct Split<'s> {
 }
 
 impl<'s> Split<'s> {
-    fn get(&self, loc: Loc) -> Result<&'s [f32]> {
+    fn get(&self, loc: Loc) -> FaultResult<&'s [f32]> {
         let (arena, off, len) = range(loc)?;
         let end = off
             .checked_add(len)
-            .ok_or_else(|| err(ErrorCode::InvalidArgument, "operand range overflows"))?;
-        let bad = || err(ErrorCode::InvalidArgument, "operand out of range");
+            .ok_or_else(|| bad_operand("operand range overflows"))?;
+        let bad = || bad_operand("operand out of range");
         if !arena {
             return self.weights.get(loc).ok_or_else(bad);
         }
@@ -337,7 +344,7 @@ impl<'s> Split<'s> {
                 .get(off - self.out_end..end - self.out_end)
                 .ok_or_else(bad)
         } else {
-            Err(err(ErrorCode::InvalidArgument, "operand overlaps output"))
+            Err(bad_operand("operand overlaps output"))
         }
     }
 }
@@ -345,48 +352,53 @@ impl<'s> Split<'s> {
 impl Step {
     /// Runs the step over `arena` (activations) and `weights`.
     /// (`weights` by reference: a step call then passes one pointer, not the four slices.)
-    pub fn execute(&self, arena: &mut [f32], weights: &Weights<'_>) -> Result<()> {
+    ///
+    /// The three ways of running a step (with scratch, in place, reading other ranges) are
+    /// out of line, this dispatch inlined into the loop over the steps: the stack an
+    /// inference takes is then that loop's frame plus the one way and kernel the step runs,
+    /// not the frames of every kernel inlined into the loop. The results are [`Fault`]s
+    /// (12 bytes) for the same reason.
+    #[inline(always)]
+    pub fn execute(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
+        // Each way takes the step, the arena and the weights alone (arguments in registers).
+        match &self.kernel {
+            #[cfg(feature = "op-conv")]
+            Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
+                self.execute_with_scratch(arena, weights)
+            }
+            #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
+            Kernel::ConvX86(k) if k.pool().is_some() => self.execute_with_scratch(arena, weights),
+            // In-place kernels read and write the same range.
+            _ if self.inputs.first() == Some(&self.output) => self.execute_in_place(arena),
+            _ => self.execute_split(arena, weights),
+        }
+    }
+
+    /// The output's range of the arena, `(offset, length)`; None when it is empty (the step
+    /// then does nothing).
+    #[inline(always)]
+    fn out_range(&self) -> FaultResult<Option<(usize, usize)>> {
         let (is_arena, out_off, out_len) = range(self.output)?;
         if !is_arena {
-            return Err(err(
-                ErrorCode::InvalidArgument,
-                "output must be in the arena",
-            ));
+            return Err(bad_operand("output must be in the arena"));
         }
-        let out_end = out_off
+        out_off
             .checked_add(out_len)
-            .ok_or_else(|| err(ErrorCode::InvalidArgument, "operand range overflows"))?;
-        if out_len == 0 {
+            .ok_or_else(|| bad_operand("operand range overflows"))?;
+        Ok((out_len != 0).then_some((out_off, out_len)))
+    }
+
+    /// A step that reads other ranges than it writes: the arena split around the output.
+    #[inline(never)]
+    fn execute_split(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
+        let Some((out_off, out_len)) = self.out_range()? else {
             return Ok(());
-        }
-        #[cfg(feature = "op-conv")]
-        if let Kernel::ConvPool { p, act, pool, max } = &self.kernel {
-            let pool = Some((pool, *max));
-            return self.execute_with_scratch(p, *act, pool, arena, weights, out_off, out_len);
-        }
-        #[cfg(feature = "op-conv")]
-        if let Kernel::ConvBlocks { p, act } = &self.kernel {
-            return self.execute_with_scratch(p, *act, None, arena, weights, out_off, out_len);
-        }
-        #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
-        if let Kernel::ConvX86(k) = &self.kernel {
-            if let Some((pool, max)) = k.pool() {
-                let (p, act) = (k.conv(), k.act());
-                let pool = Some((&pool, max));
-                return self.execute_with_scratch(p, act, pool, arena, weights, out_off, out_len);
-            }
-        }
-        // In-place kernels read and write the same range.
-        if self.inputs.first() == Some(&self.output) {
-            let y = arena
-                .get_mut(out_off..out_end)
-                .ok_or_else(|| err(ErrorCode::InvalidArgument, "operand out of range"))?;
-            return self.execute_in_place(y);
-        }
+        };
+        let out_end = out_off + out_len;
         let (before, rest) = arena.split_at_mut(out_off.min(arena.len()));
         let (y, after) = rest.split_at_mut(out_len.min(rest.len()));
         if y.len() != out_len {
-            return Err(err(ErrorCode::InvalidArgument, "operand out of range"));
+            return Err(bad_operand("operand out of range"));
         }
         let s = Split {
             before,
@@ -395,16 +407,16 @@ impl Step {
             out_end,
             weights,
         };
-        let input = |i: usize| -> Result<&[f32]> {
+        let input = |i: usize| -> FaultResult<&[f32]> {
             let loc = *self
                 .inputs
                 .get(i)
-                .ok_or_else(|| err(ErrorCode::InvalidArgument, "missing operand"))?;
+                .ok_or_else(|| bad_operand("missing operand"))?;
             s.get(loc)
         };
         // Unused in a build without the conv and dense families.
         #[allow(unused_variables)]
-        let optional = |i: usize| -> Result<Option<&[f32]>> {
+        let optional = |i: usize| -> FaultResult<Option<&[f32]>> {
             match self.inputs.get(i) {
                 Some(loc) => s.get(*loc).map(Some),
                 None => Ok(None),
@@ -416,7 +428,7 @@ impl Step {
                 ops::conv::conv2d(p, input(0)?, input(1)?, optional(2)?, *act, y)
             }
             Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
-                return Err(err(ErrorCode::InvalidArgument, "scratch step dispatch"))
+                return Err(bad_operand("scratch step dispatch"))
             }
             #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
             Kernel::ConvX86(k) => {
@@ -517,7 +529,7 @@ impl Step {
                 indices,
             } => {
                 if !ops::layout::gather(input(0)?, y, *outer, *axis_len, *inner, indices) {
-                    return Err(err(ErrorCode::InvalidArgument, "gather index out of range"));
+                    return Err(bad_operand("gather index out of range"));
                 }
             }
             #[cfg(feature = "op-layout")]
@@ -538,32 +550,38 @@ impl Step {
                 let x = input(0)?;
                 let yx = y
                     .get_mut(..x.len())
-                    .ok_or_else(|| err(ErrorCode::InvalidArgument, "copy length"))?;
+                    .ok_or_else(|| bad_operand("copy length"))?;
                 yx.copy_from_slice(x);
             }
             // A family this build leaves out (refused at load: `Plan::missing_family`).
             #[allow(unreachable_patterns)]
-            _ => return Err(err(ErrorCode::NotSupported, "operator family not built")),
+            _ => return Err(fault(ErrorCode::NotSupported, "operator family not built")),
         }
         Ok(())
     }
 
     /// ConvPool and ConvBlocks write two arena ranges (their scratch and their output): split
     /// the arena around both, then read x (and any arena-held weights) from the untouched
-    /// parts. `pool`: the pooling of ConvPool (and whether it is max pooling).
+    /// parts.
     #[cfg(feature = "op-conv")]
-    #[allow(clippy::too_many_arguments)]
-    fn execute_with_scratch(
-        &self,
-        p: &Conv2d,
-        act: Activation,
-        pool: Option<(&Pool2d, bool)>,
-        arena: &mut [f32],
-        weights: &Weights<'_>,
-        out_off: usize,
-        out_len: usize,
-    ) -> Result<()> {
-        let bad = || err(ErrorCode::InvalidArgument, "operand out of range");
+    #[inline(never)]
+    fn execute_with_scratch(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
+        let Some((out_off, out_len)) = self.out_range()? else {
+            return Ok(());
+        };
+        #[cfg(target_arch = "x86_64")]
+        let x86_pool = match &self.kernel {
+            Kernel::ConvX86(k) => k.pool(),
+            _ => None,
+        };
+        let (p, act, pool) = match &self.kernel {
+            Kernel::ConvPool { p, act, pool, max } => (p, *act, Some((pool, *max))),
+            Kernel::ConvBlocks { p, act } => (p, *act, None),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::ConvX86(k) => (k.conv(), k.act(), x86_pool.as_ref().map(|(p, m)| (p, *m))),
+            _ => return Err(bad_operand("scratch step dispatch")),
+        };
+        let bad = || bad_operand("operand out of range");
         let n = self.inputs.len();
         let (
             Some(&Loc::Arena {
@@ -582,7 +600,7 @@ impl Step {
             ((s_off, s_len), (out_off, out_len), false)
         };
         if lo.0.checked_add(lo.1).ok_or_else(bad)? > hi.0 {
-            return Err(err(ErrorCode::InvalidArgument, "scratch overlaps output"));
+            return Err(bad_operand("scratch overlaps output"));
         }
         let (a, rest) = arena.split_at_mut(lo.0.min(arena.len()));
         let (m1, rest) = rest.split_at_mut(lo.1.min(rest.len()));
@@ -592,7 +610,7 @@ impl Step {
         if m1.len() != lo.1 || m2.len() != hi.1 {
             return Err(bad());
         }
-        let read = |loc: Loc| -> Result<&[f32]> {
+        let read = |loc: Loc| -> FaultResult<&[f32]> {
             match loc {
                 Loc::Arena { off, len } => {
                     let end = off.checked_add(len).ok_or_else(bad)?;
@@ -605,7 +623,7 @@ impl Step {
                     } else if off >= c_start {
                         c.get(off - c_start..end - c_start).ok_or_else(bad)
                     } else {
-                        Err(err(ErrorCode::InvalidArgument, "operand overlaps output"))
+                        Err(bad_operand("operand overlaps output"))
                     }
                 }
                 other => weights.get(other).ok_or_else(bad),
@@ -633,7 +651,14 @@ impl Step {
     }
 
     #[cfg_attr(not(feature = "all-ops"), allow(unused_variables))]
-    fn execute_in_place(&self, y: &mut [f32]) -> Result<()> {
+    #[inline(never)]
+    fn execute_in_place(&self, arena: &mut [f32]) -> FaultResult<()> {
+        let Some((out_off, out_len)) = self.out_range()? else {
+            return Ok(());
+        };
+        let y = arena
+            .get_mut(out_off..out_off + out_len)
+            .ok_or_else(|| bad_operand("operand out of range"))?;
         match &self.kernel {
             #[cfg(feature = "op-activation")]
             Kernel::Activation(act) => act.apply_in_place(y),
@@ -653,12 +678,7 @@ impl Step {
                 }
             }
             Kernel::Copy => {}
-            _ => {
-                return Err(err(
-                    ErrorCode::InvalidArgument,
-                    "kernel cannot run in place",
-                ))
-            }
+            _ => return Err(bad_operand("kernel cannot run in place")),
         }
         Ok(())
     }

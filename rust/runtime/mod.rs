@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::error::{err, ErrorCode, Result};
+use crate::error::{err, fault, ErrorCode, FaultResult, Result};
 use crate::plan::step::{Loc, Weights};
 use crate::plan::{InitializerInfo, Plan, Records};
 pub use crate::plan::{NodeInfo, TensorInfo};
@@ -38,21 +38,35 @@ impl Model {
     /// Runs the model on input 0 and writes output 0 (single-input, single-output models;
     /// use [`Model::run_many`] otherwise).
     pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
+        self.run_steps(input, output)?;
+        self.store_single(input, output)
+    }
+
+    /// [`Model::run`] up to storing the output, which [`Model::store_single`] does: the C
+    /// API makes the two calls one after the other, so that no frame holding an [`Error`]
+    /// is on the stack while the steps run.
+    pub(crate) fn run_steps(&mut self, input: &[f32], output: &[f32]) -> FaultResult<()> {
         self.check_single(input, output)?;
-        self.execute(&[input], None)?;
+        self.execute(&[input], None)
+    }
+
+    /// Stores output 0 of a run of [`Model::run_steps`] on `input`.
+    pub(crate) fn store_single(&self, input: &[f32], output: &mut [f32]) -> Result<()> {
         self.store_output(0, output, &[input])
     }
 
-    /// The checks of a single-input, single-output run.
-    fn check_single(&self, input: &[f32], output: &[f32]) -> Result<()> {
+    /// The checks of a single-input, single-output run (out of line: its frame is not on the
+    /// stack while the steps run).
+    #[inline(never)]
+    fn check_single(&self, input: &[f32], output: &[f32]) -> FaultResult<()> {
         if self.plan.input_count() != 1 || self.plan.output_count() == 0 {
-            return Err(err(
+            return Err(fault(
                 ErrorCode::InvalidArgument,
                 "the model has several inputs: use run_many",
             ));
         }
         if input.len() != self.input_len() || output.len() != self.output_len() {
-            return Err(err(ErrorCode::BufferLength, ""));
+            return Err(fault(ErrorCode::BufferLength, ""));
         }
         Ok(())
     }
@@ -97,12 +111,23 @@ impl Model {
         clock: &mut dyn FnMut() -> u32,
         ticks: &mut [u32],
     ) -> Result<()> {
+        self.run_profiled_steps(input, output, clock, ticks)?;
+        self.store_single(input, output)
+    }
+
+    /// [`Model::run_profiled`] up to storing the output (see [`Model::run_steps`]).
+    pub(crate) fn run_profiled_steps(
+        &mut self,
+        input: &[f32],
+        output: &[f32],
+        clock: &mut dyn FnMut() -> u32,
+        ticks: &mut [u32],
+    ) -> FaultResult<()> {
         if ticks.len() < self.plan.steps.len() {
-            return Err(err(ErrorCode::BufferLength, "one tick slot per node"));
+            return Err(fault(ErrorCode::BufferLength, "one tick slot per node"));
         }
         self.check_single(input, output)?;
-        self.execute(&[input], Some((clock, ticks)))?;
-        self.store_output(0, output, &[input])
+        self.execute(&[input], Some((clock, ticks)))
     }
 
     /// Writes a per-node profile from the `ticks` of [`Model::run_profiled`]: operator, name,
@@ -157,23 +182,41 @@ impl Model {
     }
 
     /// Runs every step; with a profiler, reads its clock before the first step and after
-    /// each one and stores the differences.
+    /// each one and stores the differences. (A [`crate::error::Fault`], not an `Error`: the
+    /// frames of an inference hold small results.)
+    #[inline(always)]
     fn execute(
         &mut self,
         inputs: &[&[f32]],
-        mut profile: Option<(&mut dyn FnMut() -> u32, &mut [u32])>,
-    ) -> Result<()> {
+        profile: Option<(&mut dyn FnMut() -> u32, &mut [u32])>,
+    ) -> FaultResult<()> {
         let weights = self.plan.weights(inputs);
-        let mut t0 = profile.as_mut().map_or(0, |(clock, _)| clock());
-        for (i, step) in self.plan.steps.iter().enumerate() {
-            step.execute(&mut self.arena, &weights)?;
-            if let Some((clock, ticks)) = profile.as_mut() {
-                let t1 = clock();
-                if let Some(slot) = ticks.get_mut(i) {
-                    *slot = t1.wrapping_sub(t0);
-                }
-                t0 = t1;
+        let Some(profile) = profile else {
+            for step in &self.plan.steps {
+                step.execute(&mut self.arena, &weights)?;
             }
+            return Ok(());
+        };
+        Self::execute_profiled(&self.plan, &mut self.arena, &weights, profile)
+    }
+
+    /// [`Model::execute`] with a profiler (out of line: its frame is not on the stack of an
+    /// inference without one).
+    #[inline(never)]
+    fn execute_profiled(
+        plan: &Plan,
+        arena: &mut [f32],
+        weights: &Weights<'_>,
+        profile: (&mut dyn FnMut() -> u32, &mut [u32]),
+    ) -> FaultResult<()> {
+        let mut t0 = (profile.0)();
+        for (i, step) in plan.steps.iter().enumerate() {
+            step.execute(arena, weights)?;
+            let t1 = (profile.0)();
+            if let Some(slot) = profile.1.get_mut(i) {
+                *slot = t1.wrapping_sub(t0);
+            }
+            t0 = t1;
         }
         Ok(())
     }

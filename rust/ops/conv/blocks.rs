@@ -32,6 +32,10 @@ pub(crate) trait BlockSink {
     fn direct(&mut self) -> Option<DirectOut<'_>> {
         None
     }
+    /// Whether [`BlockSink::direct`] gives an output (known at compile time: the blocks such
+    /// a sink leaves are few, and their chunk buffer is then out of line).
+    #[cfg(rtonnx_vfma)]
+    const DIRECT: bool = false;
 }
 
 /// The output of a plain convolution as [`BlockSink::direct`] gives it.
@@ -215,13 +219,14 @@ fn pair_row_vfma<S: BlockSink>(
     (n, oc, bh): (usize, usize, usize),
     sink: &mut S,
 ) -> bool {
-    use crate::ops::conv_arm::{block_row2, channel, pooled_row2, store_row2, CHUNK};
+    use crate::ops::conv_arm::{pooled_row2, store_row2, CHUNK};
     let a0 = sink.row(n, oc, bh);
     let a1 = sink.row(n, oc + 1, bh);
     if let Some((mode, y)) = sink.pooled() {
         return pooled_row2(rows, pw, icg, w2, nbw, mode, [a0, a1], y);
     }
     let mut b0 = 0;
+    let direct = S::DIRECT;
     if let Some(d) = sink.direct() {
         // Blocks inside the output: both rows 2bh, 2bh + 1 and both columns exist.
         let full = if 2 * bh + 1 < d.out_h {
@@ -245,13 +250,56 @@ fn pair_row_vfma<S: BlockSink>(
             b0 = full;
         }
     }
-    let mut out = [[0.0f32; 8]; CHUNK];
+    let (rows, w2, at) = (&rows, &w2, &[a0, a1]);
+    match nbw.saturating_sub(b0) {
+        0 => true,
+        // The blocks a direct store leaves (an odd output's last column or row) out of line,
+        // in half chunks (128 bytes), one block left in a one-block buffer.
+        1 if direct => sums_row2::<1, S>(rows, pw, icg, w2, (b0, nbw), at, sink),
+        _ if direct => sums_row2::<{ CHUNK / 2 }, S>(rows, pw, icg, w2, (b0, nbw), at, sink),
+        // A sink that takes every block's sums (the main path of its convolution) in line.
+        _ => sums_chunks::<CHUNK, S>(rows, pw, icg, w2, (b0, nbw), at, sink),
+    }
+}
+
+/// Blocks `b0..nbw` of a block row of two output channels as sums handed to the sink, in
+/// chunks of `N` blocks (blocks overhanging an odd output, or a sink that neither pools nor
+/// stores directly). Out of line: its chunk buffer (32 bytes a block) is then on the stack
+/// only while it runs, not in the frame of every 3x3 convolution.
+#[cfg(rtonnx_vfma)]
+#[inline(never)]
+fn sums_row2<const N: usize, S: BlockSink>(
+    rows: &[&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w2: &[&[f32]; 2],
+    blocks: (usize, usize),
+    at: &[(usize, f32); 2],
+    sink: &mut S,
+) -> bool {
+    sums_chunks::<N, S>(rows, pw, icg, w2, blocks, at, sink)
+}
+
+/// The loop of [`sums_row2`], in line.
+#[cfg(rtonnx_vfma)]
+#[inline(always)]
+fn sums_chunks<const N: usize, S: BlockSink>(
+    rows: &[&[f32]; 4],
+    pw: usize,
+    icg: usize,
+    w2: &[&[f32]; 2],
+    (mut b0, nbw): (usize, usize),
+    &[a0, a1]: &[(usize, f32); 2],
+    sink: &mut S,
+) -> bool {
+    use crate::ops::conv_arm::{block_row2, channel};
+    let mut out = [[0.0f32; 8]; N];
     while b0 < nbw {
         let n = (nbw - b0).min(out.len());
         let Some(out) = out.get_mut(..n) else {
             return false;
         };
-        if !block_row2(rows, pw, icg, w2, b0, out) {
+        if !block_row2(*rows, pw, icg, *w2, b0, out) {
             return false;
         }
         for (b, o) in out.iter().enumerate() {
@@ -397,6 +445,9 @@ impl BlockSink for StoreSink<'_> {
     }
 
     #[cfg(rtonnx_vfma)]
+    const DIRECT: bool = true;
+
+    #[cfg(rtonnx_vfma)]
     fn direct(&mut self) -> Option<DirectOut<'_>> {
         Some(DirectOut {
             y: &mut *self.y,
@@ -446,7 +497,10 @@ pub fn conv3x3_plain_scratch_len(p: &Conv2d) -> Option<usize> {
 /// each 4x4 input window loaded once per input channel for two output channels; on a
 /// Cortex-M4F the VFMA assembly kernel), with `ring` of [`conv3x3_plain_scratch_len`] values.
 /// Falls back to [`conv2d`] (same results up to rounding) when the geometry or a slice length
-/// does not fit.
+/// does not fit. Out of line (as [`crate::ops::fused::conv_pool2d`]): inlined into the step
+/// that runs it, its frame and the pooled convolution's would add up on the stack of every
+/// inference.
+#[inline(never)]
 pub fn conv3x3_plain(
     p: &Conv2d,
     x: &[f32],

@@ -82,7 +82,7 @@ macro_rules! usize_fields {
             $( w.usize(p.$f)?; )*
             Ok(())
         }
-        fn $get(r: &mut Reader<'_>) -> Result<$ty> {
+        fn $get(r: &mut Reader<'_>) -> FaultResult<$ty> {
             Ok($ty { $( $f: r.usize()?, )* $($rest)* })
         }
     };
@@ -121,7 +121,7 @@ pub(super) fn put_pool(w: &mut Writer, p: &Pool2d) -> Result<()> {
     w.bool(p.count_include_pad)
 }
 
-pub(super) fn get_pool(r: &mut Reader<'_>) -> Result<Pool2d> {
+pub(super) fn get_pool(r: &mut Reader<'_>) -> FaultResult<Pool2d> {
     let p = get_pool_dims(r)?;
     Ok(Pool2d {
         count_include_pad: r.bool()?,
@@ -143,7 +143,7 @@ pub(super) fn put_act(w: &mut Writer, a: Activation) -> Result<()> {
     w.f32(y)
 }
 
-pub(super) fn get_act(r: &mut Reader<'_>) -> Result<Activation> {
+pub(super) fn get_act(r: &mut Reader<'_>) -> FaultResult<Activation> {
     let (tag, x, y) = (r.word()?, r.f32()?, r.f32()?);
     Ok(match tag {
         0 => Activation::None,
@@ -152,7 +152,7 @@ pub(super) fn get_act(r: &mut Reader<'_>) -> Result<Activation> {
         3 => Activation::Sigmoid,
         4 => Activation::Tanh,
         5 => Activation::Clip { min: x, max: y },
-        _ => return Err(malformed("plan: unknown activation")),
+        _ => return Err(malformed_f("plan: unknown activation")),
     })
 }
 
@@ -179,7 +179,7 @@ pub(super) fn put_unary(w: &mut Writer, op: UnaryOp) -> Result<()> {
     w.f32(y)
 }
 
-pub(super) fn get_unary(r: &mut Reader<'_>) -> Result<UnaryOp> {
+pub(super) fn get_unary(r: &mut Reader<'_>) -> FaultResult<UnaryOp> {
     let (tag, x, y) = (r.word()?, r.f32()?, r.f32()?);
     Ok(match tag {
         0 => UnaryOp::Abs,
@@ -197,7 +197,7 @@ pub(super) fn get_unary(r: &mut Reader<'_>) -> Result<UnaryOp> {
         12 => UnaryOp::Softplus,
         13 => UnaryOp::Softsign,
         14 => UnaryOp::Erf,
-        _ => return Err(malformed("plan: unknown unary operator")),
+        _ => return Err(malformed_f("plan: unknown unary operator")),
     })
 }
 
@@ -245,9 +245,9 @@ pub(super) fn from_table<T: Copy>(
     table: &[T],
     r: &mut Reader<'_>,
     what: &'static str,
-) -> Result<T> {
+) -> FaultResult<T> {
     let i = r.usize()?;
-    table.get(i).copied().ok_or_else(|| malformed(what))
+    table.get(i).copied().ok_or_else(|| malformed_f(what))
 }
 
 pub(super) fn put_dims(w: &mut Writer, d: &Dims) -> Result<()> {
@@ -399,12 +399,14 @@ pub(super) fn put_kernel(w: &mut Writer, k: &Kernel) -> Result<()> {
     }
 }
 
-pub(super) fn rank_error() -> Error {
-    err(ErrorCode::LimitExceeded, "plan: rank above 8")
+/// A rank above [`MAX_RANK`] in a plan.
+pub(super) const fn rank_fault() -> Fault {
+    fault(ErrorCode::LimitExceeded, "plan: rank above 8")
 }
 
-pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
-    Ok(match kind {
+/// Reads a kernel of `kind` into `out`.
+pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Result<()> {
+    *out = match kind {
         K_CONV if family::CONV => Kernel::Conv {
             p: get_conv(r)?,
             act: get_act(r)?,
@@ -566,5 +568,6 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32) -> Result<Kernel> {
                 family_of_kind(kind).map_or(malformed("plan: unknown step kind"), |f| f.missing())
             )
         }
-    })
+    };
+    Ok(())
 }

@@ -21,7 +21,7 @@ use super::family::{self, Family};
 use super::info::InfoBytes;
 use super::step::{Dims, Kernel, Loc, SignedDims, Step};
 use super::{validate, Plan, Target, WeightStore};
-use crate::error::{err, Error, ErrorCode, Result};
+use crate::error::{err, fault, Error, ErrorCode, Fault, FaultResult, Result};
 use crate::fallible::push;
 use crate::ops::activation::Activation;
 use crate::ops::binary::{BinaryOp, Broadcast};
@@ -70,6 +70,11 @@ pub fn is_plan(bytes: &[u8]) -> bool {
 
 fn malformed(what: &'static str) -> Error {
     err(ErrorCode::Malformed, what)
+}
+
+/// [`malformed`] as a [`Fault`].
+const fn malformed_f(what: &'static str) -> Fault {
+    fault(ErrorCode::Malformed, what)
 }
 
 /// CRC-32 (IEEE 802.3, as zlib's `crc32`) of `parts` in order, with a 16-entry table: a
@@ -297,7 +302,8 @@ pub fn read_vec(bytes: Vec<u8>) -> Result<Plan> {
     )?;
     plan.weights = WeightStore::in_buffer(bytes, range)?;
     validate::check(&plan)?;
-    specialise(plan, &packed)
+    specialise(&mut plan, &packed)?;
+    Ok(plan)
 }
 
 /// Reads and checks a plan compiled for any target, checksums included, weights copied: for
@@ -310,10 +316,11 @@ pub fn read_for_host(bytes: &[u8]) -> Result<Plan> {
     let h = header(bytes, true, true)?;
     let native = h.target == Target::native();
     let weights = copy_weights(bytes, &h)?;
-    let (plan, packed) = parse_tables(bytes, h, weights, Keep::Copy)?;
+    let (mut plan, packed) = parse_tables(bytes, h, weights, Keep::Copy)?;
     validate::check(&plan)?;
     if native {
-        specialise(plan, &packed)
+        specialise(&mut plan, &packed)?;
+        Ok(plan)
     } else {
         // x86-64 convolutions were read as their portable form: nothing to pack here.
         Ok(plan)
@@ -321,10 +328,13 @@ pub fn read_for_host(bytes: &[u8]) -> Result<Plan> {
 }
 
 /// Reads the tables of a plan whose header `h` is checked, over `weights`, and checks it.
+/// (The plan is specialised in place, not moved through another call: a plan takes ~140
+/// bytes of a frame.)
 fn read_tables(bytes: &[u8], h: Header, weights: WeightStore, keep: Keep) -> Result<Plan> {
-    let (plan, packed) = parse_tables(bytes, h, weights, keep)?;
+    let (mut plan, packed) = parse_tables(bytes, h, weights, keep)?;
     validate::check(&plan)?;
-    specialise(plan, &packed)
+    specialise(&mut plan, &packed)?;
+    Ok(plan)
 }
 
 /// How a plan being read keeps its information tables.
@@ -375,22 +385,10 @@ fn parse_tables(
     let mut packed = Vec::new();
     for _ in 0..n_steps {
         let kind = r.word()?;
-        let kernel = get_kernel(&mut r, kind)?;
-        let n = r.count(3)?;
-        let mut ins = Vec::new();
-        ins.try_reserve_exact(n)?;
-        for _ in 0..n {
-            ins.push(r.loc()?);
-        }
-        let output = r.loc()?;
         if kind == K_CONV_X86 {
             push(&mut packed, steps.len())?;
         }
-        steps.push(Step {
-            kernel,
-            inputs: ins,
-            output,
-        });
+        read_step(&mut r, kind, &mut steps)?;
     }
     if r.pos != tables.len()
         && tables
@@ -412,9 +410,30 @@ fn parse_tables(
     Ok((plan, packed))
 }
 
+/// Reads a step of `kind` (its kernel and operands) into a new entry of `steps` (reserved:
+/// the push does not allocate). The kernel is read into the entry in place, not moved there
+/// (a kernel takes ~190 bytes). (Out of line: its values are not in the caller's frame.)
+#[inline(never)]
+fn read_step(r: &mut Reader<'_>, kind: u32, steps: &mut Vec<Step>) -> Result<()> {
+    steps.push(Step {
+        kernel: Kernel::Copy,
+        inputs: Vec::new(),
+        output: Loc::Buf(0),
+    });
+    let step = steps.last_mut().ok_or_else(|| malformed("plan: steps"))?;
+    get_kernel(r, kind, &mut step.kernel)?;
+    let n = r.count(3)?;
+    step.inputs.try_reserve_exact(n)?;
+    for _ in 0..n {
+        step.inputs.push(r.loc()?);
+    }
+    step.output = r.loc()?;
+    Ok(())
+}
+
 /// Packs the steps the compiler chose the x86-64 AVX2 kernel for (`packed`: their indices).
 #[cfg(target_arch = "x86_64")]
-fn specialise(mut plan: Plan, packed: &[usize]) -> Result<Plan> {
+fn specialise(plan: &mut Plan, packed: &[usize]) -> Result<()> {
     use crate::ops::conv_x86::PackedConv;
     for &i in packed {
         let Some(step) = plan.steps.get(i) else {
@@ -436,14 +455,14 @@ fn specialise(mut plan: Plan, packed: &[usize]) -> Result<Plan> {
             }
         }
     }
-    Ok(plan)
+    Ok(())
 }
 
 /// Plans for other targets are refused by the header check, so there is nothing to pack.
 #[cfg(not(target_arch = "x86_64"))]
-fn specialise(plan: Plan, packed: &[usize]) -> Result<Plan> {
+fn specialise(_plan: &mut Plan, packed: &[usize]) -> Result<()> {
     if packed.is_empty() {
-        Ok(plan)
+        Ok(())
     } else {
         Err(malformed("plan: x86-64 step in a plan for another target"))
     }
