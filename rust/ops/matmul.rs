@@ -176,11 +176,18 @@ fn dense_cols<const NB: usize>(
     {
         acc = *b;
     }
+    cols_acc(x, w, n, j, &mut acc);
+    if let Some(out) = y.get_mut(j..).and_then(|r| r.first_chunk_mut::<NB>()) {
+        *out = acc;
+    }
+}
+
+/// `acc[c] += sum over p of x[p] * w[p, j + c]` for `c < NB`, in order of `p` (`w` is
+/// `[x.len(), n]`): the VFMA assembly routine on Cortex-M, else the same loop in Rust.
+#[inline(always)]
+fn cols_acc<const NB: usize>(x: &[f32], w: &[f32], n: usize, j: usize, acc: &mut [f32; NB]) {
     #[cfg(rtonnx_vfma)]
-    if super::matmul_arm::dense_cols::<NB>(x, w, x.len(), n, j, &mut acc) {
-        if let Some(out) = y.get_mut(j..).and_then(|r| r.first_chunk_mut::<NB>()) {
-            *out = acc;
-        }
+    if super::matmul_arm::dense_cols::<NB>(x, w, x.len(), n, j, acc) {
         return;
     }
     for (&xv, wr) in x.iter().zip(w.chunks_exact(n)) {
@@ -190,9 +197,47 @@ fn dense_cols<const NB: usize>(
             }
         }
     }
-    if let Some(out) = y.get_mut(j..).and_then(|r| r.first_chunk_mut::<NB>()) {
-        *out = acc;
+}
+
+/// `y[m, n] += a[m, k] * b[k, n]` (row-major), with blocks of 8, 4 and 1 columns of a row
+/// of `y` kept in registers while the rows of `b` stream past (each element of `y` loaded
+/// and stored once): a pointwise convolution's `W[oc, ic] * x[ic, pixels]` on Cortex-M,
+/// where a block of 8 is one VLDM and 8 VFMAs per row of `b`. Sums in order of `p`, like
+/// [`gemm_acc`]. Rows or products past the slices are skipped.
+pub(crate) fn gemm_acc_cols(a: &[f32], b: &[f32], y: &mut [f32], m: usize, k: usize, n: usize) {
+    if n == 0 || k == 0 {
+        return;
     }
+    let Some(b) = k.checked_mul(n).and_then(|len| b.get(..len)) else {
+        return;
+    };
+    for (ar, yr) in a.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(m) {
+        let mut j = 0;
+        while j < n {
+            let rest = n - j;
+            if rest >= 8 {
+                acc_block::<8>(ar, b, n, j, yr);
+                j += 8;
+            } else if rest >= 4 {
+                acc_block::<4>(ar, b, n, j, yr);
+                j += 4;
+            } else {
+                acc_block::<1>(ar, b, n, j, yr);
+                j += 1;
+            }
+        }
+    }
+}
+
+/// `y[j..j + NB] += sum over p of x[p] * w[p, j..j + NB]`.
+#[inline(always)]
+fn acc_block<const NB: usize>(x: &[f32], w: &[f32], n: usize, j: usize, y: &mut [f32]) {
+    let Some(out) = y.get_mut(j..).and_then(|r| r.first_chunk_mut::<NB>()) else {
+        return;
+    };
+    let mut acc = *out;
+    cols_acc(x, w, n, j, &mut acc);
+    *out = acc;
 }
 
 /// How the Gemm `C` operand broadcasts to `[m, n]`.
@@ -452,6 +497,34 @@ mod tests {
             }
         }
         y
+    }
+
+    #[test]
+    fn column_blocks_accumulate_like_gemm_acc() {
+        // Every tail of the 8/4/1 column blocks, rows of one and more, onto a non-zero y.
+        let mut seed = 7u32;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            ((seed >> 9) % 2001) as f32 / 1000.0 - 1.0
+        };
+        for (m, k, n) in [(1, 1, 1), (3, 5, 7), (4, 9, 13), (2, 16, 32), (5, 3, 49)] {
+            let a: Vec<f32> = (0..m * k).map(|_| rnd()).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rnd()).collect();
+            let y0: Vec<f32> = (0..m * n).map(|_| rnd()).collect();
+            let mut want = y0.clone();
+            gemm_acc(1.0, &a, k, 1, &b, &mut want, m, k, n);
+            let mut got = y0.clone();
+            gemm_acc_cols(&a, &b, &mut got, m, k, n);
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                    "{m}x{k}x{n}: {g} vs {w}"
+                );
+            }
+            // Short slices are skipped, never read past.
+            gemm_acc_cols(&a, &b[..k * n - 1], &mut got, m, k, n);
+            gemm_acc_cols(&a[..k - 1], &b, &mut got, m, k, n);
+        }
     }
 
     #[test]

@@ -222,7 +222,10 @@ impl Model {
     }
 
     fn store_output(&self, i: usize, y: &mut [f32], inputs: &[&[f32]]) -> Result<()> {
-        let out = self.plan.tables().output_len_loc(i);
+        let out = match i {
+            0 => self.plan.first_io.1,
+            _ => self.plan.tables().output_len_loc(i),
+        };
         if out.map(|(len, _)| len) != Some(y.len()) {
             let name = self.output(i).map_or("", |t| t.name);
             return Err(err(ErrorCode::BufferLength, "output").with_name(name));
@@ -266,14 +269,11 @@ impl Model {
     }
     /// Elements of input 0.
     pub fn input_len(&self) -> usize {
-        self.plan.tables().input_len(0).unwrap_or(0)
+        self.plan.first_io.0.unwrap_or(0)
     }
     /// Elements of output 0.
     pub fn output_len(&self) -> usize {
-        self.plan
-            .tables()
-            .output_len_loc(0)
-            .map_or(0, |(len, _)| len)
+        self.plan.first_io.1.map_or(0, |(len, _)| len)
     }
     /// The executed steps, in order.
     pub fn nodes(&self) -> Records<'_, NodeInfo<'_>> {

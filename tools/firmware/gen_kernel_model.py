@@ -18,6 +18,8 @@ digits. Paths covered, in order:
   * grouped 3x3 conv 4 -> 6 (2 groups), pads 1,1,2,2: 6x6 -> 7x7: the store routine for the
     blocks inside the output, the sums routine (chunks of one block) for the blocks overhanging
     the odd output;
+  * pointwise 1x1 conv 6 -> 6, Relu, 7x7: the column-block routine (blocks of 8 pixels and
+    the single-pixel tail of 49);
   * Flatten, MatMul + Add 294 -> 10 (the dense layer: column blocks of 8 and the single-column tail), Softmax.
 """
 import sys
@@ -58,7 +60,12 @@ def main():
                                   strides=[2, 2]))
     x = conv('p4', 'c5', 4, 6, [1, 1, 2, 2], group=2)
     nodes.append(helper.make_node('Relu', [x], ['r5']))
-    nodes.append(helper.make_node('Flatten', ['r5'], ['f']))
+    w = rng.normal(0.0, (2.0 / 6) ** 0.5, (6, 6, 1, 1))
+    b = rng.normal(0.0, 0.1, 6)
+    nodes.append(helper.make_node(
+        'Conv', ['r5', const('c6_w', w), const('c6_b', b)], ['c6'], kernel_shape=[1, 1]))
+    nodes.append(helper.make_node('Relu', ['c6'], ['r6']))
+    nodes.append(helper.make_node('Flatten', ['r6'], ['f']))
     w = rng.normal(0.0, (1.0 / 294) ** 0.5, (294, 10))
     b = rng.normal(0.0, 0.1, 10)
     nodes.append(helper.make_node('MatMul', ['f', const('fc_w', w)], ['mm']))

@@ -18,7 +18,7 @@
 //! with unchecked loads whose ranges are checked once per block row (`// SAFETY:` comments).
 
 use super::activation::Activation;
-use super::matmul::gemm_acc;
+use super::matmul::{gemm_acc, gemm_acc_cols};
 
 mod blocks;
 pub(crate) use blocks::{conv3x3_blocks, conv3x3_blocks_apply, conv3x3_ring_len, Block, BlockSink};
@@ -523,8 +523,14 @@ pub fn conv2d(
                 .zip(w.chunks_exact(w_group));
             for ((xg, yg), wg) in groups {
                 if pointwise {
-                    // y[oc, px] += W[oc, ic] * x[ic, px]
-                    gemm_acc(1.0, wg, icg, 1, xg, yg, ocg, icg, out_plane);
+                    // y[oc, px] += W[oc, ic] * x[ic, px]: on the devices with blocks of
+                    // output pixels in registers (the VFMA routine on Cortex-M); x86-64
+                    // keeps the four-row form its compiler vectorises over pixels.
+                    if cfg!(target_arch = "x86_64") {
+                        gemm_acc(1.0, wg, icg, 1, xg, yg, ocg, icg, out_plane);
+                    } else {
+                        gemm_acc_cols(wg, xg, yg, ocg, icg, out_plane);
+                    }
                     continue;
                 }
                 for (yp, woc) in yg

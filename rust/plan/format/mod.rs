@@ -301,6 +301,8 @@ pub fn read_vec(bytes: Vec<u8>) -> Result<Plan> {
         Keep::InWeightBuffer,
     )?;
     plan.weights = WeightStore::in_buffer(bytes, range)?;
+    // The tables are in that buffer: read the first input and output from there.
+    plan.cache_first_io();
     validate::check(&plan)?;
     specialise(&mut plan, &packed)?;
     Ok(plan)
@@ -397,7 +399,7 @@ fn parse_tables(
     {
         return Err(malformed("plan: bytes after the last step"));
     }
-    let plan = Plan {
+    let mut plan = Plan {
         target: h.target,
         steps,
         weights,
@@ -406,7 +408,9 @@ fn parse_tables(
         arena_len: h.arena_len,
         info,
         index,
+        first_io: (None, None),
     };
+    plan.cache_first_io();
     Ok((plan, packed))
 }
 
