@@ -420,17 +420,15 @@ fn load_and_run_inner(model: &[u8], tail: &[u8]) -> Outcome {
             if mm.inputs().len() > 1
                 && mm
                     .inputs()
-                    .iter()
                     .chain(mm.outputs())
                     .all(|t| t.len() <= MAX_RUN_ELEMENTS)
             {
                 let xs: Vec<Vec<f32>> = mm
                     .inputs()
-                    .iter()
                     .map(|t| (0..t.len()).map(|i| input_value(tail, i)).collect())
                     .collect();
                 let mut ys: Vec<Vec<f32>> =
-                    mm.outputs().iter().map(|t| vec![0.0; t.len()]).collect();
+                    mm.outputs().map(|t| vec![0.0; t.len()]).collect();
                 let xr: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
                 let mut yr: Vec<&mut [f32]> = ys.iter_mut().map(Vec::as_mut_slice).collect();
                 arm();
