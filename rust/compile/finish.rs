@@ -171,7 +171,7 @@ pub(crate) fn finish<'a>(
         initializers,
         nodes,
     })?;
-    let mut plan = Plan {
+    let plan = Plan {
         target,
         steps,
         weights: WeightStore::Owned(weights),
@@ -180,8 +180,6 @@ pub(crate) fn finish<'a>(
         arena_len: p.arena_len,
         info: InfoBytes::Owned(info),
         index,
-        first_io: (None, None),
     };
-    plan.cache_first_io();
     Ok(plan)
 }

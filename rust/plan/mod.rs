@@ -177,9 +177,6 @@ pub struct Plan {
     pub(crate) info: InfoBytes,
     /// Where each of those tables is.
     pub(crate) index: info::Index,
-    /// Elements of input 0, and elements and location of output 0, read from the tables
-    /// once ([`Plan::cache_first_io`]): what every single-input run checks and copies.
-    pub(crate) first_io: (Option<usize>, Option<(usize, Loc)>),
 }
 
 impl Plan {
@@ -216,12 +213,6 @@ impl Plan {
             b,
             index: self.index,
         }
-    }
-
-    /// Reads the lengths and location of [`Plan::first_io`] from the tables.
-    pub(crate) fn cache_first_io(&mut self) {
-        let t = self.tables();
-        self.first_io = (t.input_len(0), t.output_len_loc(0));
     }
 
     /// Graph inputs (read where the caller has them: never copied into the arena).

@@ -15,6 +15,11 @@ pub use crate::plan::{NodeInfo, TensorInfo};
 pub struct Model {
     plan: Plan,
     arena: Vec<f32>,
+    /// Elements of input 0, and elements and location of output 0, read from the plan's
+    /// tables once: what every single-input run checks and copies (a few hundred
+    /// instructions a run otherwise). Kept here, not in the plan, which the frames of a
+    /// plan load hold several times.
+    first_io: (Option<usize>, Option<(usize, Loc)>),
 }
 
 impl Model {
@@ -27,7 +32,13 @@ impl Model {
         let mut arena = Vec::new();
         arena.try_reserve_exact(plan.arena_len)?;
         arena.resize(plan.arena_len, 0.0f32);
-        Ok(Model { plan, arena })
+        let t = plan.tables();
+        let first_io = (t.input_len(0), t.output_len_loc(0));
+        Ok(Model {
+            plan,
+            arena,
+            first_io,
+        })
     }
 
     /// The plan the model runs.
@@ -223,7 +234,7 @@ impl Model {
 
     fn store_output(&self, i: usize, y: &mut [f32], inputs: &[&[f32]]) -> Result<()> {
         let out = match i {
-            0 => self.plan.first_io.1,
+            0 => self.first_io.1,
             _ => self.plan.tables().output_len_loc(i),
         };
         if out.map(|(len, _)| len) != Some(y.len()) {
@@ -269,11 +280,11 @@ impl Model {
     }
     /// Elements of input 0.
     pub fn input_len(&self) -> usize {
-        self.plan.first_io.0.unwrap_or(0)
+        self.first_io.0.unwrap_or(0)
     }
     /// Elements of output 0.
     pub fn output_len(&self) -> usize {
-        self.plan.first_io.1.map_or(0, |(len, _)| len)
+        self.first_io.1.map_or(0, |(len, _)| len)
     }
     /// The executed steps, in order.
     pub fn nodes(&self) -> Records<'_, NodeInfo<'_>> {

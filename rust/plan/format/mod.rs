@@ -301,8 +301,6 @@ pub fn read_vec(bytes: Vec<u8>) -> Result<Plan> {
         Keep::InWeightBuffer,
     )?;
     plan.weights = WeightStore::in_buffer(bytes, range)?;
-    // The tables are in that buffer: read the first input and output from there.
-    plan.cache_first_io();
     validate::check(&plan)?;
     specialise(&mut plan, &packed)?;
     Ok(plan)
@@ -399,7 +397,7 @@ fn parse_tables(
     {
         return Err(malformed("plan: bytes after the last step"));
     }
-    let mut plan = Plan {
+    let plan = Plan {
         target: h.target,
         steps,
         weights,
@@ -408,9 +406,7 @@ fn parse_tables(
         arena_len: h.arena_len,
         info,
         index,
-        first_io: (None, None),
     };
-    plan.cache_first_io();
     Ok((plan, packed))
 }
 
