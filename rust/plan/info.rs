@@ -396,18 +396,40 @@ fn put_node(
 /// Encodes the compiler's tables into one block of exactly its length, with its index.
 #[cfg(feature = "onnx")]
 pub(crate) fn encode(d: Described) -> Result<(Vec<u8>, Index)> {
+    // The exact size first: one allocation, no growth.
+    let text = |s: &str| 4 + s.len().next_multiple_of(4);
+    let dims = |v: &[usize]| 4 + 4 * v.len();
+    let size = d
+        .inputs
+        .iter()
+        .map(|(n, sh)| text(n) + dims(sh))
+        .sum::<usize>()
+        + d.outputs
+            .iter()
+            .chain(&d.initializers)
+            .map(|(n, sh, _)| text(n) + dims(sh) + 12)
+            .sum::<usize>()
+        + d.nodes
+            .iter()
+            .map(|n| text(&n.op) + text(&n.name) + dims(&n.output_shape) + 12)
+            .sum::<usize>();
     let mut w = Writer { buf: Vec::new() };
+    w.buf.try_reserve_exact(size)?;
+    let mut at = [0usize; 4];
     for (name, shape) in &d.inputs {
         put_tensor(&mut w, name, shape)?;
     }
+    at[OUTPUTS] = w.buf.len();
     for (name, shape, loc) in &d.outputs {
         put_tensor(&mut w, name, shape)?;
         put_loc(&mut w, *loc)?;
     }
+    at[INITIALIZERS] = w.buf.len();
     for (name, shape, loc) in &d.initializers {
         put_tensor(&mut w, name, shape)?;
         put_loc(&mut w, *loc)?;
     }
+    at[NODES] = w.buf.len();
     for n in &d.nodes {
         put_node(&mut w, &n.op, &n.name, &n.output_shape, n.params, n.macs)?;
     }
@@ -417,11 +439,5 @@ pub(crate) fn encode(d: Described) -> Result<(Vec<u8>, Index)> {
         d.initializers.len(),
         d.nodes.len(),
     ];
-    drop(d);
-    let bytes = crate::fallible::exact(w.buf)?;
-    let (index, end) = Index::scan(&bytes, 0, counts)?;
-    if end != bytes.len() {
-        return Err(err(ErrorCode::InvalidArgument, "plan tables"));
-    }
-    Ok((bytes, index))
+    Ok((w.buf, Index { at, counts }))
 }

@@ -41,9 +41,9 @@ impl Writer {
         self.pad(4)
     }
     pub(crate) fn pad(&mut self, align: usize) -> Result<()> {
-        while self.buf.len() % align != 0 {
-            self.bytes(&[0])?;
-        }
+        let n = self.buf.len().next_multiple_of(align.max(1)) - self.buf.len();
+        self.buf.try_reserve(n)?;
+        self.buf.resize(self.buf.len() + n, 0);
         Ok(())
     }
     pub(crate) fn usizes(&mut self, v: &[usize]) -> Result<()> {
