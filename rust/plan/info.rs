@@ -254,7 +254,7 @@ impl Index {
     pub(crate) fn scan(b: &[u8], start: usize, counts: [usize; 4]) -> Result<(Index, usize)> {
         let bad = |what| err(ErrorCode::Malformed, what);
         // Each record takes at least this many words: bounds the counts by the plan's size.
-        for (&n, words) in counts.iter().zip([2usize, 5, 5, 7]) {
+        for (&n, words) in counts.iter().zip([2usize, 5, 5, 6]) {
             if n.saturating_mul(words) > b.len() / 4 {
                 return Err(bad("plan: count larger than the plan"));
             }
@@ -373,11 +373,14 @@ pub(crate) fn write_tables<'t>(
     Ok(())
 }
 
+// Out of line: called from several loops, each would otherwise carry its own copy.
+#[inline(never)]
 fn put_tensor(w: &mut Writer, name: &str, shape: &[usize]) -> Result<()> {
     w.str(name)?;
     w.usizes(shape)
 }
 
+#[inline(never)]
 fn put_node(
     w: &mut Writer,
     op: &str,
@@ -397,22 +400,22 @@ fn put_node(
 #[cfg(feature = "onnx")]
 pub(crate) fn encode(d: Described) -> Result<(Vec<u8>, Index)> {
     // The exact size first: one allocation, no growth.
-    let text = |s: &str| 4 + s.len().next_multiple_of(4);
-    let dims = |v: &[usize]| 4 + 4 * v.len();
-    let size = d
-        .inputs
-        .iter()
-        .map(|(n, sh)| text(n) + dims(sh))
-        .sum::<usize>()
-        + d.outputs
-            .iter()
-            .chain(&d.initializers)
-            .map(|(n, sh, _)| text(n) + dims(sh) + 12)
-            .sum::<usize>()
-        + d.nodes
-            .iter()
-            .map(|n| text(&n.op) + text(&n.name) + dims(&n.output_shape) + 12)
-            .sum::<usize>();
+    fn text(s: &str) -> usize {
+        4 + s.len().next_multiple_of(4)
+    }
+    fn dims(v: &[usize]) -> usize {
+        4 + 4 * v.len()
+    }
+    let mut size = 0usize;
+    for (n, sh) in &d.inputs {
+        size += text(n) + dims(sh);
+    }
+    for (n, sh, _) in d.outputs.iter().chain(&d.initializers) {
+        size += text(n) + dims(sh) + 12;
+    }
+    for n in &d.nodes {
+        size += text(&n.op) + text(&n.name) + dims(&n.output_shape) + 12;
+    }
     let mut w = Writer { buf: Vec::new() };
     w.buf.try_reserve_exact(size)?;
     let mut at = [0usize; 4];
