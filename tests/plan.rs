@@ -438,3 +438,75 @@ fn mac_counts_that_add_up_past_u64_are_refused() {
     let m = Model::from_bytes(&bytes).unwrap();
     assert_eq!(m.total_macs(), u64::MAX);
 }
+
+/// `plan` with `extra_inputs` graph inputs (no name, rank 0: one element) after its own and
+/// `extra_outputs` graph outputs (no name, one element) that are the last of those inputs,
+/// as an Identity graph's outputs are: 8 and 20 bytes a record.
+fn with_many_inputs_and_outputs(plan: &[u8], extra_inputs: usize, extra_outputs: usize) -> Vec<u8> {
+    let word = |at: usize| u32::from_le_bytes(plan[at..at + 4].try_into().unwrap()) as usize;
+    let (n_in, n_out) = (word(40), word(44));
+    let skip_str = |at: usize| at + 4 + word(at).div_ceil(4) * 4;
+    let skip_shape = |at: usize| at + 4 + 4 * word(at);
+    let mut pos = format::HEADER_LEN;
+    for _ in 0..n_in {
+        pos = skip_shape(skip_str(pos));
+    }
+    let inputs_end = pos;
+    for _ in 0..n_out {
+        pos = skip_shape(skip_str(pos)) + 12;
+    }
+    let outputs_end = pos;
+    let last = (n_in + extra_inputs - 1) as u32;
+    let words = |ws: &[u32]| ws.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+    let mut p = plan[..inputs_end].to_vec();
+    for _ in 0..extra_inputs {
+        p.extend(words(&[0, 0]));
+    }
+    p.extend_from_slice(&plan[inputs_end..outputs_end]);
+    for _ in 0..extra_outputs {
+        p.extend(words(&[0, 0, 3, last, 1]));
+    }
+    p.extend_from_slice(&plan[outputs_end..]);
+    let added = p.len() - plan.len();
+    assert_eq!(added % format::WEIGHT_ALIGN, 0);
+    let total = p.len() as u32;
+    set_u32(&mut p, 24, total);
+    set_u32(&mut p, 32, (word(32) + added) as u32);
+    set_u32(&mut p, 40, (n_in + extra_inputs) as u32);
+    set_u32(&mut p, 44, (n_out + extra_outputs) as u32);
+    format::seal(&mut p).unwrap();
+    p
+}
+
+/// A plan of many graph inputs and of many outputs reading the last of them loads three ways
+/// and runs with every output right. (Found by reading format 3 under fuzz `plan`: looking
+/// up input `i` in the tables skips `i` records, and the load's checks and `run_many` did
+/// that for each operand and each input, quadratic in the plan's size: 1.7 s for this plan
+/// in release, 30 ms since they read each table once in order. Time is not asserted here,
+/// tests do not time; this plan is also a seed of the fuzz target, whose 1 s timeout does.)
+#[test]
+fn many_inputs_and_outputs_load_and_run() {
+    let onnx =
+        std::fs::read(support::shared_dir().join("models/keras2onnx/mnist-sm.onnx")).unwrap();
+    let plan = plan_bytes(&onnx, Target::native());
+    let (n_in, n_out) = (20_000, 8_000);
+    let p = with_many_inputs_and_outputs(&plan, n_in, n_out);
+    let mut m = Model::from_bytes(&p).unwrap();
+    let m_static = load_static(&p).unwrap();
+    let m_vec = Model::from_vec(p.clone()).unwrap();
+    assert_eq!(m.inputs().len(), n_in + 1);
+    assert_eq!(m.outputs().len(), n_out + 1);
+    assert_eq!(m_static.outputs().len(), n_out + 1);
+    assert_eq!(m_vec.outputs().len(), n_out + 1);
+    let x0 = input(m.input_len(), 1);
+    let ones = [1.5f32; 1];
+    let mut xs: Vec<&[f32]> = vec![&x0];
+    xs.extend(std::iter::repeat_n(&ones[..], n_in));
+    let mut y0 = vec![0.0f32; m.output_len()];
+    let mut ys_store = vec![[0.0f32; 1]; n_out];
+    let mut ys: Vec<&mut [f32]> = vec![&mut y0];
+    ys.extend(ys_store.iter_mut().map(|y| &mut y[..]));
+    m.run_many(&xs, &mut ys).unwrap();
+    drop(ys);
+    assert!(ys_store.iter().all(|y| y[0] == 1.5));
+}

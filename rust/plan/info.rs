@@ -301,6 +301,12 @@ fn check_name(r: &mut Reader<'_>) -> FaultResult<()> {
     Ok(())
 }
 
+/// Elements of a graph input, its name skipped.
+fn read_len(r: &mut Reader<'_>) -> FaultResult<usize> {
+    r.skip_str()?;
+    r.shape_len()
+}
+
 /// Elements and location of a graph output or initializer, its name skipped.
 fn read_len_loc(r: &mut Reader<'_>) -> FaultResult<(usize, Loc)> {
     r.skip_str()?;
@@ -309,6 +315,11 @@ fn read_len_loc(r: &mut Reader<'_>) -> FaultResult<(usize, Loc)> {
 }
 
 impl<'a> Tables<'a> {
+    /// Elements of each graph input, without decoding names: one pass over the table
+    /// (`input_len(i)` skips `i` records, so calling it for every input is quadratic).
+    pub(crate) fn input_lens(&self) -> Records<'a, usize> {
+        self.records(INPUTS, read_len)
+    }
     /// Elements and location of each graph output, without decoding names.
     pub(crate) fn output_lens(&self) -> Records<'a, (usize, Loc)> {
         self.records(OUTPUTS, read_len_loc)

@@ -63,7 +63,7 @@ impl Model {
 
     /// Stores output 0 of a run of [`Model::run_steps`] on `input`.
     pub(crate) fn store_single(&self, input: &[f32], output: &mut [f32]) -> Result<()> {
-        self.store_output(0, output, &[input])
+        self.store_output(0, self.first_io.1, output, &[input])
     }
 
     /// The checks of a single-input, single-output run (out of line: its frame is not on the
@@ -91,21 +91,19 @@ impl Model {
                 "wrong number of inputs or outputs",
             ));
         }
+        // Each input must have the model's length (steps read it where it lies: no copy).
+        // The tables are walked once, not record `i` looked up for each `i` (quadratic).
+        let mut lens = self.plan.tables().input_lens();
         for (i, x) in inputs.iter().enumerate() {
-            self.check_input(i, x)?;
+            if lens.next() != Some(x.len()) {
+                let name = self.input(i).map_or("", |t| t.name);
+                return Err(err(ErrorCode::BufferLength, "input").with_name(name));
+            }
         }
         self.execute(inputs, None)?;
+        let mut outs = self.plan.tables().output_lens();
         for (i, y) in outputs.iter_mut().enumerate() {
-            self.store_output(i, y, inputs)?;
-        }
-        Ok(())
-    }
-
-    /// Input `i` must have the model's length (steps read it where it lies: no copy).
-    fn check_input(&self, i: usize, x: &[f32]) -> Result<()> {
-        if self.plan.tables().input_len(i) != Some(x.len()) {
-            let name = self.input(i).map_or("", |t| t.name);
-            return Err(err(ErrorCode::BufferLength, "input").with_name(name));
+            self.store_output(i, outs.next(), y, inputs)?;
         }
         Ok(())
     }
@@ -232,11 +230,14 @@ impl Model {
         Ok(())
     }
 
-    fn store_output(&self, i: usize, y: &mut [f32], inputs: &[&[f32]]) -> Result<()> {
-        let out = match i {
-            0 => self.first_io.1,
-            _ => self.plan.tables().output_len_loc(i),
-        };
+    /// Stores output `i`, of elements and location `out`, into `y`.
+    fn store_output(
+        &self,
+        i: usize,
+        out: Option<(usize, Loc)>,
+        y: &mut [f32],
+        inputs: &[&[f32]],
+    ) -> Result<()> {
         if out.map(|(len, _)| len) != Some(y.len()) {
             let name = self.output(i).map_or("", |t| t.name);
             return Err(err(ErrorCode::BufferLength, "output").with_name(name));
