@@ -267,7 +267,8 @@ impl Model {
     pub fn inputs(&self) -> Records<'_, TensorInfo<'_>> {
         self.plan.inputs()
     }
-    /// Graph input `i`.
+    /// Graph input `i` (read from the start of its table: to visit every input, iterate
+    /// [`Model::inputs`]).
     pub fn input(&self, i: usize) -> Option<TensorInfo<'_>> {
         self.plan.inputs().nth(i)
     }
@@ -275,7 +276,7 @@ impl Model {
     pub fn outputs(&self) -> impl ExactSizeIterator<Item = TensorInfo<'_>> {
         self.plan.outputs().map(|(t, _)| t)
     }
-    /// Graph output `i`.
+    /// Graph output `i` (read from the start of its table, like [`Model::input`]).
     pub fn output(&self, i: usize) -> Option<TensorInfo<'_>> {
         self.plan.outputs().nth(i).map(|(t, _)| t)
     }
@@ -291,7 +292,7 @@ impl Model {
     pub fn nodes(&self) -> Records<'_, NodeInfo<'_>> {
         self.plan.nodes()
     }
-    /// Step `i`.
+    /// Step `i` (read from the start of its table, like [`Model::input`]).
     pub fn node(&self, i: usize) -> Option<NodeInfo<'_>> {
         self.plan.nodes().nth(i)
     }
