@@ -236,6 +236,16 @@ fn gemm_with_constant_weights_matches_the_reference_in_every_form() {
                         let got = run1(&mut model, &a_stored);
                         assert_close(&got, &want);
                         assert_eq!(model.node(0).unwrap().macs, (m * k * n) as u64);
+                        // Weights and a row bias the dense step uses as they are stay
+                        // initializers (`onnx_model_initializer` finds them).
+                        if !trans_b && alpha == 1.0 {
+                            assert!(model.initializer("b").is_some());
+                        }
+                        if let Some((cd, cv)) = c {
+                            if beta == 1.0 && cv.len() == n && cd.last() == Some(&n) {
+                                assert!(model.initializer("c").is_some(), "{cd:?}");
+                            }
+                        }
                     }
                 }
             }

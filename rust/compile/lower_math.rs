@@ -344,8 +344,13 @@ fn gemm_as_dense(
         }
         _ => None,
     };
+    // A row C of n values with beta 1 is the dense bias as it is: used where it lies, so
+    // `onnx_model_initializer` still finds it (the msh example mnist_sm reads it).
+    let bias_as_is =
+        p.bias == GemmBias::Row && p.beta == 1.0 && bias_src.map(<[f32]>::len) == Some(n);
     let bias = match bias_src {
         None => None,
+        Some(_) if bias_as_is => None,
         Some(cv) => {
             let mut v: Vec<f32> = Vec::new();
             v.try_reserve_exact(n)?;
@@ -396,7 +401,11 @@ fn gemm_as_dense(
         }
         None => super::push(&mut inputs, b_loc)?,
     }
-    if let Some(v) = bias {
+    if bias_as_is {
+        if let Some(c) = c {
+            super::push(&mut inputs, cx.loc(c)?)?;
+        }
+    } else if let Some(v) = bias {
         cx.folded_elements = cx.folded_elements.saturating_add(v.len());
         let id = cx.consts.len();
         super::push(&mut cx.consts, ConstData::F32(v.into()))?;
