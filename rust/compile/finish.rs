@@ -171,7 +171,7 @@ pub(crate) fn finish<'a>(
         initializers,
         nodes,
     })?;
-    let plan = Plan {
+    Ok(Plan {
         target,
         steps,
         weights: WeightStore::Owned(weights),
@@ -180,6 +180,5 @@ pub(crate) fn finish<'a>(
         arena_len: p.arena_len,
         info: InfoBytes::Owned(info),
         index,
-    };
-    Ok(plan)
+    })
 }

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::attrs::Attrs;
 use super::lower::{output0, Inputs};
-use super::{numel, to_vec, ConstData, Ctx, In, ValueKind};
+use super::{numel, to_vec, try_collect, ConstData, Ctx, In, ValueKind};
 use crate::decode::model::Node;
 use crate::error::{err, ErrorCode, Result};
 use crate::ops::activation::Activation;
@@ -315,8 +315,10 @@ pub(crate) fn gemm(cx: &mut Ctx<'_>, node: &Node<'_, '_>, ins: &Inputs) -> Resul
 /// The operands of a Dense step computing Gemm `p` (x, w `[k, n]`, optional bias `[n]`),
 /// when `B` is a constant and `C` a constant that is the same for every row: `alpha` and
 /// `transB` go into the weights and `beta` into the bias once, at compile time, so the layer
-/// runs the dense kernel, which reads each weight once. `None` leaves it a Gemm (`A` stored
-/// transposed with more than one row, a `C` computed at run time or one that varies by row).
+/// runs the dense kernel, which reads each weight once. Weights and a row bias that need no
+/// change are used where they lie (`onnx_model_initializer` still finds them: the msh
+/// example mnist_sm reads them). `None` leaves it a Gemm (`A` stored transposed with more
+/// than one row, a `C` computed at run time or one that varies by row).
 fn gemm_as_dense(
     cx: &mut Ctx<'_>,
     a: In,
@@ -332,38 +334,23 @@ fn gemm_as_dense(
     let Some(wsrc) = cx.const_f32(b).ok().flatten() else {
         return Ok(None);
     };
-    let bias_src = match c {
+    // The bias: none, C as it is, or C scaled by beta (and a scalar spread over the row).
+    let bias: Option<Option<Vec<f32>>> = match c {
         Some(c) if p.beta != 0.0 => {
             let Some(cv) = cx.const_f32(c).ok().flatten() else {
                 return Ok(None);
             };
             match p.bias {
-                GemmBias::Scalar | GemmBias::Row => Some(cv),
+                GemmBias::Row if p.beta == 1.0 && cv.len() == n => Some(None),
+                GemmBias::Scalar | GemmBias::Row => {
+                    let at = |j: usize| if p.bias == GemmBias::Scalar { 0 } else { j };
+                    let row = (0..n).map(|j| p.beta * cv.get(at(j)).copied().unwrap_or(0.0));
+                    Some(Some(try_collect(row)?))
+                }
                 _ => return Ok(None),
             }
         }
         _ => None,
-    };
-    // A row C of n values with beta 1 is the dense bias as it is: used where it lies, so
-    // `onnx_model_initializer` still finds it (the msh example mnist_sm reads it).
-    let bias_as_is =
-        p.bias == GemmBias::Row && p.beta == 1.0 && bias_src.map(<[f32]>::len) == Some(n);
-    let bias = match bias_src {
-        None => None,
-        Some(_) if bias_as_is => None,
-        Some(cv) => {
-            let mut v: Vec<f32> = Vec::new();
-            v.try_reserve_exact(n)?;
-            for j in 0..n {
-                let x = if p.bias == GemmBias::Scalar {
-                    cv.first()
-                } else {
-                    cv.get(j)
-                };
-                v.push(p.beta * x.copied().unwrap_or(0.0));
-            }
-            Some(v)
-        }
     };
     let weights = if p.trans_b || p.alpha != 1.0 {
         let len = k
@@ -371,47 +358,35 @@ fn gemm_as_dense(
             .filter(|&len| len == wsrc.len())
             .ok_or_else(|| err(ErrorCode::DataSize, "Gemm B size"))?;
         cx.check_fold(len)?;
-        let mut w: Vec<f32> = Vec::new();
-        w.try_reserve_exact(len)?;
-        for row in 0..k {
-            for col in 0..n {
-                let at = if p.trans_b {
-                    col * k + row
-                } else {
-                    row * n + col
-                };
-                w.push(p.alpha * wsrc.get(at).copied().unwrap_or(0.0));
+        let at = |i: usize| {
+            let (row, col) = (i / n, i % n);
+            if p.trans_b {
+                col * k + row
+            } else {
+                i
             }
-        }
-        Some(w)
+        };
+        Some(try_collect(
+            (0..len).map(|i| p.alpha * wsrc.get(at(i)).copied().unwrap_or(0.0)),
+        )?)
     } else {
         None
     };
     let mut inputs = to_vec(&[cx.loc(a)?])?;
-    let b_loc = cx.loc(b)?;
-    match weights {
-        Some(w) => {
-            cx.folded_elements = cx.folded_elements.saturating_add(w.len());
-            let id = cx.consts.len();
-            super::push(&mut cx.consts, ConstData::F32(w.into()))?;
-            super::push(&mut inputs, Loc::Const(id))?;
-            if let Loc::Const(old) = b_loc {
-                cx.release_if_sole_reader(old);
+    for (src, computed) in [(Some(b), Some(weights)), (c, bias)] {
+        let (Some(src), Some(computed)) = (src, computed) else {
+            continue;
+        };
+        let loc = cx.loc(src)?;
+        match computed {
+            None => super::push(&mut inputs, loc)?,
+            Some(data) => {
+                let new = cx.add_folded(data)?;
+                super::push(&mut inputs, new)?;
+                if let Loc::Const(old) = loc {
+                    cx.release_if_sole_reader(old);
+                }
             }
-        }
-        None => super::push(&mut inputs, b_loc)?,
-    }
-    if bias_as_is {
-        if let Some(c) = c {
-            super::push(&mut inputs, cx.loc(c)?)?;
-        }
-    } else if let Some(v) = bias {
-        cx.folded_elements = cx.folded_elements.saturating_add(v.len());
-        let id = cx.consts.len();
-        super::push(&mut cx.consts, ConstData::F32(v.into()))?;
-        super::push(&mut inputs, Loc::Const(id))?;
-        if let Some(Loc::Const(old)) = c.map(|c| cx.loc(c)).transpose()? {
-            cx.release_if_sole_reader(old);
         }
     }
     Ok(Some(inputs))

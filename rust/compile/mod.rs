@@ -262,6 +262,16 @@ impl<'a> Ctx<'a> {
         )
     }
 
+    /// A constant computed at load time that no graph value names (weights rearranged for a
+    /// kernel), counted against the fold budget: its operand location.
+    pub(crate) fn add_folded(&mut self, data: Vec<f32>) -> Result<Loc> {
+        self.check_fold(data.len())?;
+        self.folded_elements = self.folded_elements.saturating_add(data.len());
+        let id = self.consts.len();
+        push(&mut self.consts, ConstData::F32(data.into()))?;
+        Ok(Loc::Const(id))
+    }
+
     /// Defines `out` as a view of `of` with another shape (same element count).
     pub(crate) fn alias(&mut self, out: usize, of: In, shape: Vec<usize>) -> Result<()> {
         let src = self.value(of)?;

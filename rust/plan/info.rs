@@ -169,12 +169,9 @@ impl<'a> Tables<'a> {
                 b: self.b,
                 pos: self.index.at.get(table).copied().unwrap_or(usize::MAX),
             },
-            left: self.index.counts.get(table).copied().unwrap_or(0),
+            left: self.index.count(table),
             read,
         }
-    }
-    pub(crate) fn count(&self, table: usize) -> usize {
-        self.index.counts.get(table).copied().unwrap_or(0)
     }
     pub(crate) fn inputs(&self) -> Records<'a, TensorInfo<'a>> {
         self.records(INPUTS, read_tensor)
@@ -188,70 +185,42 @@ impl<'a> Tables<'a> {
     pub(crate) fn nodes(&self) -> Records<'a, NodeInfo<'a>> {
         self.records(NODES, read_node)
     }
-    pub(crate) fn input_count(&self) -> usize {
-        self.count(INPUTS)
+    /// Elements of each graph input, without decoding names (the run-time checks). Records
+    /// are found by walking the table: visit them in one pass, never record `i` for each `i`.
+    pub(crate) fn input_lens(&self) -> Records<'a, usize> {
+        self.records(INPUTS, read_len)
     }
-    pub(crate) fn output_count(&self) -> usize {
-        self.count(OUTPUTS)
+    /// Elements and location of each graph output, without decoding names.
+    pub(crate) fn output_lens(&self) -> Records<'a, (usize, Loc)> {
+        self.records(OUTPUTS, read_len_loc)
     }
-    pub(crate) fn node_count(&self) -> usize {
-        self.count(NODES)
+    /// Elements and location of each initializer, without decoding names.
+    pub(crate) fn initializer_lens(&self) -> Records<'a, (usize, Loc)> {
+        self.records(INITIALIZERS, read_len_loc)
     }
-}
-
-impl<'a> Tables<'a> {
-    /// A reader at record `i` of `table`, skipping the records before it with `skip`.
-    fn at(
-        &self,
-        table: usize,
-        i: usize,
-        skip: fn(&mut Reader<'a>) -> FaultResult<()>,
-    ) -> FaultResult<Reader<'a>> {
-        if i >= self.count(table) {
-            return Err(fault(ErrorCode::InvalidArgument, "table index"));
-        }
-        let mut r = Reader {
-            b: self.b,
-            pos: self.index.at.get(table).copied().unwrap_or(usize::MAX),
-        };
-        for _ in 0..i {
-            skip(&mut r)?;
-        }
-        Ok(r)
-    }
-
-    /// Elements of graph input `i`, read without decoding names (the run-time checks).
-    pub(crate) fn input_len(&self, i: usize) -> Option<usize> {
-        let mut r = self.at(INPUTS, i, skip_tensor).ok()?;
-        r.skip_str().ok()?;
-        r.shape_len().ok()
-    }
-
-    /// Elements and location of graph output `i`, read without decoding names.
-    pub(crate) fn output_len_loc(&self, i: usize) -> Option<(usize, Loc)> {
-        let mut r = self.at(OUTPUTS, i, skip_located).ok()?;
-        r.skip_str().ok()?;
-        let len = r.shape_len().ok()?;
-        Some((len, r.loc().ok()?))
-    }
-}
-
-fn skip_tensor(r: &mut Reader<'_>) -> FaultResult<()> {
-    r.skip_str()?;
-    r.shape_len().map(|_| ())
-}
-
-fn skip_located(r: &mut Reader<'_>) -> FaultResult<()> {
-    skip_tensor(r)?;
-    r.loc().map(|_| ())
 }
 
 impl Index {
-    /// Reads and checks the four tables starting at `start` of `b`, with the counts of
+    fn count(&self, table: usize) -> usize {
+        self.counts.get(table).copied().unwrap_or(0)
+    }
+    /// Number of graph inputs.
+    pub(crate) fn input_count(&self) -> usize {
+        self.count(INPUTS)
+    }
+    /// Number of graph outputs.
+    pub(crate) fn output_count(&self) -> usize {
+        self.count(OUTPUTS)
+    }
+    /// Number of node records.
+    pub(crate) fn node_count(&self) -> usize {
+        self.count(NODES)
+    }
+    /// Reads and checks the four tables at the start of `b`, with the counts of
     /// inputs, outputs, initializers and nodes: every record decodes, every name is UTF-8,
     /// every shape has at most 8 dims and at most 2^24 elements, the MAC counts add up below
     /// 2^64. Returns the index and where the tables end.
-    pub(crate) fn scan(b: &[u8], start: usize, counts: [usize; 4]) -> Result<(Index, usize)> {
+    pub(crate) fn scan(b: &[u8], counts: [usize; 4]) -> Result<(Index, usize)> {
         let bad = |what| err(ErrorCode::Malformed, what);
         // Each record takes at least this many words: bounds the counts by the plan's size.
         for (&n, words) in counts.iter().zip([2usize, 5, 5, 6]) {
@@ -259,7 +228,7 @@ impl Index {
                 return Err(bad("plan: count larger than the plan"));
             }
         }
-        let mut r = Reader { b, pos: start };
+        let mut r = Reader { b, pos: 0 };
         let mut at = [0usize; 4];
         let mut total_macs = 0u64;
         for (table, (&n, slot)) in counts.iter().zip(at.iter_mut()).enumerate() {
@@ -312,22 +281,6 @@ fn read_len_loc(r: &mut Reader<'_>) -> FaultResult<(usize, Loc)> {
     r.skip_str()?;
     let len = r.shape_len()?;
     Ok((len, r.loc()?))
-}
-
-impl<'a> Tables<'a> {
-    /// Elements of each graph input, without decoding names: one pass over the table
-    /// (`input_len(i)` skips `i` records, so calling it for every input is quadratic).
-    pub(crate) fn input_lens(&self) -> Records<'a, usize> {
-        self.records(INPUTS, read_len)
-    }
-    /// Elements and location of each graph output, without decoding names.
-    pub(crate) fn output_lens(&self) -> Records<'a, (usize, Loc)> {
-        self.records(OUTPUTS, read_len_loc)
-    }
-    /// Elements and location of each initializer, without decoding names.
-    pub(crate) fn initializer_lens(&self) -> Records<'a, (usize, Loc)> {
-        self.records(INITIALIZERS, read_len_loc)
-    }
 }
 
 /// The compiler's description of a graph input or output, an initializer and a step, in the

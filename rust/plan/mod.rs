@@ -237,17 +237,17 @@ impl Plan {
 
     /// Number of graph inputs.
     pub fn input_count(&self) -> usize {
-        self.tables().input_count()
+        self.index.input_count()
     }
 
     /// Number of graph outputs.
     pub fn output_count(&self) -> usize {
-        self.tables().output_count()
+        self.index.output_count()
     }
 
     /// Number of node records (one per step).
     pub fn node_count(&self) -> usize {
-        self.tables().node_count()
+        self.index.node_count()
     }
 
     /// The operator families the steps use, each once, in [`family::Family::ALL`]'s order.

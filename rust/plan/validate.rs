@@ -46,7 +46,7 @@ pub fn check(plan: &Plan) -> Result<()> {
     // skips the records before it, which made a plan of many inputs and many operands
     // reading the last of them take time quadratic in its size (a 35 KB plan: 1.3 s).
     let mut input_lens = Vec::new();
-    input_lens.try_reserve_exact(plan.tables().input_count())?;
+    input_lens.try_reserve_exact(plan.input_count())?;
     input_lens.extend(plan.tables().input_lens());
     let mut arena_end = 0usize;
     let mut operand = |loc: Loc| -> Result<usize> {

@@ -33,7 +33,7 @@ impl Model {
         arena.try_reserve_exact(plan.arena_len)?;
         arena.resize(plan.arena_len, 0.0f32);
         let t = plan.tables();
-        let first_io = (t.input_len(0), t.output_len_loc(0));
+        let first_io = (t.input_lens().next(), t.output_lens().next());
         Ok(Model {
             plan,
             arena,

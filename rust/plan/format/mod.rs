@@ -367,7 +367,7 @@ fn parse_tables(
     if n_steps.saturating_mul(5) > tables.len() / 4 {
         return Err(malformed("plan: count larger than the plan"));
     }
-    let (index, info_len) = super::info::Index::scan(after_header, 0, h.counts)?;
+    let (index, info_len) = super::info::Index::scan(after_header, h.counts)?;
     let info_range = HEADER_LEN..HEADER_LEN + info_len;
     let info = match keep {
         Keep::InPlace(s) => InfoBytes::Static(s.get(info_range.clone()).unwrap_or(&[])),
