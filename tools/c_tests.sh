@@ -24,11 +24,11 @@ grep -E "difference|truncations|verify" "$OUT/run.log"
 tail -1 "$OUT/run.log"
 
 # A device library made of parts (tests/c/test_parts.c): plan-only with exactly the features
-# `rtonnx compile --cargo-features` prints for mnist-sm, and the same without op-dense.
+# `rtonnx compile --cargo-features` prints for mnist-sm, and the same without op-dense-layer.
 ops=$("$TARGET/release/rtonnx" compile "$SHARED/models/keras2onnx/mnist-sm.onnx" --cargo-features)
-missing=${ops//op-dense/}
+missing=${ops//op-dense-layer/}
 missing=$(echo "$missing" | sed 's/,,*/,/g; s/^,//; s/,$//')
-[ "$missing" != "$ops" ] || { echo "mnist-sm's plan needs no op-dense: '$ops'"; exit 1; }
+[ "$missing" != "$ops" ] || { echo "mnist-sm's plan needs no op-dense-layer: '$ops'"; exit 1; }
 parts() { # name features
     cargo build --release --lib --no-default-features --features "std,$2" --quiet \
         --target-dir "$TARGET/parts-$1"
@@ -40,10 +40,10 @@ parts exact "$ops"
 parts missing "$missing"
 cc -std=c99 -Wall -Wextra -Werror -O1 -g -Ic_api -Iexamples tests/c/test_parts.c \
     examples/mnist_images.c "$TARGET/release/librtonnx.a" -lpthread -ldl -lm -o "$OUT/test_parts_full"
-echo "parts: plan-only library with features std,$ops; one without op-dense (std,$missing)"
+echo "parts: plan-only library with features std,$ops; one without op-dense-layer (std,$missing)"
 "$OUT/test_parts_exact" exact "$SHARED/models/keras2onnx/mnist-sm.onnx" "$OUT/mnist-sm.rtm" \
     "$OUT/parts-plan.bin"
-"$OUT/test_parts_missing" missing "$OUT/mnist-sm.rtm" RTONNX_OP_DENSE
+"$OUT/test_parts_missing" missing "$OUT/mnist-sm.rtm" RTONNX_OP_DENSE_LAYER
 "$OUT/test_parts_full" full "$SHARED/models/keras2onnx/mnist-sm.onnx" "$OUT/parts-onnx.bin"
 cmp "$OUT/parts-plan.bin" "$OUT/parts-onnx.bin"
 echo "parts: the plan on the plan-only library gives the ONNX file's output on the whole library, bit for bit"

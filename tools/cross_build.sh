@@ -170,9 +170,9 @@ if printf '%s\n' "${TARGETS[@]}" | grep -qx thumbv7em-none-eabihf; then
     echo "== thumbv7em-none-eabihf (features baremetal,fs,onnx,all-ops: the QEMU test firmware)"
     lib=$(build_lib thumbv7em-none-eabihf baremetal,fs,onnx,all-ops)
     printf '  %s: %d bytes\n' "${lib#"$ROOT"/}" "$(stat -c %s "$lib")"
-    # A plan-only build (no ONNX loader) with the MNIST models' operator families, as
+    # A plan-only build (no ONNX loader) with keras2onnx mnist-sm's build parts, as
     # `rtonnx compile --cargo-features` prints them.
-    features=rtthread,fs,op-conv,op-dense,op-softmax,op-layout
+    features=rtthread,fs,op-conv-3x3,op-dense-layer,op-softmax-plain,op-layout-transpose
     echo "== thumbv7em-none-eabihf (features $features: plan-only)"
     lib=$(build_lib thumbv7em-none-eabihf "$features")
     printf '  %s: %d bytes\n' "${lib#"$ROOT"/}" "$(stat -c %s "$lib")"

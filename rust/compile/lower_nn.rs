@@ -556,6 +556,7 @@ fn fuse_into_conv(
             act,
             pool: one_plane,
             max,
+            blocks: crate::ops::fused::blocks_apply(&p, &one_plane),
         };
         push(&mut s.inputs, Loc::Buf(scratch))?;
     }
@@ -589,7 +590,9 @@ pub(crate) fn select_x86_kernels(cx: &mut Ctx<'_>) -> Result<()> {
     for s in cx.steps.iter_mut() {
         let (p, act, pool) = match s.kernel {
             Kernel::Conv { p, act } => (p, act, None),
-            Kernel::ConvPool { p, act, pool, max } => (p, act, Some((pool, max))),
+            Kernel::ConvPool {
+                p, act, pool, max, ..
+            } => (p, act, Some((pool, max))),
             _ => continue,
         };
         let Some(&Loc::Const(wc)) = s.inputs.get(1) else {

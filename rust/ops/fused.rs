@@ -118,10 +118,13 @@ impl BlockSink for PoolSink<'_> {
 
 /// Fast path of [`conv_pool2d`]: 3x3 stride-1 convolution, 2x2 stride-2 pooling without
 /// padding whose windows all lie inside the conv output. The conv output is never stored:
-/// each pooling window is one 2x2 block of [`conv3x3_blocks`]. Returns false when it does not
-/// apply.
+/// each pooling window is one 2x2 block of [`conv3x3_blocks`]. Returns false, writing
+/// nothing, when it does not apply (always applies where [`blocks_apply`] says so and the
+/// slices have their lengths). Out of line: see [`crate::ops::conv::conv3x3_plain`].
+#[inline(never)]
+#[must_use]
 #[allow(clippy::too_many_arguments)]
-fn conv3x3_pool2x2(
+pub fn conv3x3_pool2x2(
     p: &Conv2d,
     act: Activation,
     pool: &Pool2d,
@@ -221,6 +224,14 @@ pub fn scratch_len(p: &Conv2d, pool: &Pool2d) -> usize {
     }
 }
 
+/// Whether [`conv3x3_pool2x2`] runs this geometry with a scratch of [`scratch_len`] (and
+/// slices of their lengths): the compiler's choice between it and [`conv_then_pool`].
+pub fn blocks_apply(p: &Conv2d, pool: &Pool2d) -> bool {
+    fast_path_applies(p, pool)
+        && conv3x3_blocks_apply(p, pool.out_h, pool.out_w)
+        && scratch_len(p, pool) >= conv3x3_ring_len(p, pool.out_w)
+}
+
 /// Whether [`conv3x3_pool2x2`] handles this geometry (slice lengths aside).
 fn fast_path_applies(p: &Conv2d, pool: &Pool2d) -> bool {
     let conv = p.kernel_h == 3
@@ -258,8 +269,6 @@ pub(crate) fn pool2x2_fits(pool: &Pool2d, out_h: usize, out_w: usize) -> bool {
 /// (`batch == channels == 1`, input `p.out_h x p.out_w`); `scratch` holds [`scratch_len`]
 /// values (at least one conv plane).
 /// Returns without writing when the geometry is inconsistent or a slice is too short.
-/// Out of line: see [`crate::ops::conv::conv3x3_plain`].
-#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn conv_pool2d(
     p: &Conv2d,
@@ -282,7 +291,7 @@ pub fn conv_pool2d(
 /// pooled (out of line: see [`pool_blocks`]).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn conv_then_pool(
+pub fn conv_then_pool(
     p: &Conv2d,
     act: Activation,
     pool: &Pool2d,

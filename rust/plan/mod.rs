@@ -8,9 +8,9 @@
 //! carrying the ONNX decoder and compiler.
 
 pub mod arena;
-pub mod family;
 pub mod format;
 pub mod info;
+pub mod parts;
 pub mod step;
 pub mod validate;
 
@@ -250,24 +250,24 @@ impl Plan {
         self.index.node_count()
     }
 
-    /// The operator families the steps use, each once, in [`family::Family::ALL`]'s order.
-    pub fn families(&self) -> impl Iterator<Item = family::Family> + '_ {
-        family::Family::ALL.into_iter().filter(|f| {
+    /// The build parts the steps use, each once, in [`parts::Part::ALL`]'s order.
+    pub fn parts(&self) -> impl Iterator<Item = parts::Part> + '_ {
+        parts::Part::ALL.into_iter().filter(|p| {
             self.steps
                 .iter()
-                .any(|s| family::Family::of(&s.kernel) == Some(*f))
+                .any(|s| parts::Part::of(&s.kernel) == Some(*p))
         })
     }
 
-    /// The error of loading this plan on this build when it lacks a family the plan needs
+    /// The error of loading this plan on this build when it lacks a part the plan needs
     /// (named after the first step that needs it).
-    pub fn missing_family(&self) -> Option<crate::Error> {
+    pub fn missing_part(&self) -> Option<crate::Error> {
         // Node names are read only for the message.
         self.steps.iter().enumerate().find_map(|(i, step)| {
-            let family = family::Family::of(&step.kernel)?;
-            (!family.enabled()).then(|| {
+            let part = parts::Part::of(&step.kernel)?;
+            (!part.enabled()).then(|| {
                 let name = self.nodes().nth(i).map_or("", |n| n.name);
-                family.missing().with_name(name)
+                part.missing().with_name(name)
             })
         })
     }

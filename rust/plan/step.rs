@@ -135,8 +135,8 @@ pub enum Kernel {
         /// Fused activation.
         act: Activation,
     },
-    /// Convolution (+ activation) pooled plane by plane. Inputs: x, w, optional bias, and
-    /// last a one-plane scratch buffer written by this step.
+    /// Convolution (+ activation) and pooling in one step. Inputs: x, w, optional bias, and
+    /// last a scratch buffer written by this step (`ops::fused::scratch_len`).
     ConvPool {
         /// Convolution geometry.
         p: Conv2d,
@@ -146,6 +146,10 @@ pub enum Kernel {
         pool: Pool2d,
         /// MaxPool (else AveragePool).
         max: bool,
+        /// Chosen by the compiler: the 3x3 blocks, each pooling window one 2x2 block
+        /// (`ops::fused::conv3x3_pool2x2`, part `conv-3x3`), or plane by plane
+        /// (`ops::fused::conv_then_pool`, part `conv-any`).
+        blocks: bool,
     },
     /// Convolution (+ activation, + 2x2 pooling) with its weights packed at load time for the
     /// x86-64 AVX2 + FMA kernel (only built when the CPU has both). Inputs: those of `Conv`, or
@@ -362,11 +366,11 @@ impl Step {
     pub fn execute(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
         // Each way takes the step, the arena and the weights alone (arguments in registers).
         match &self.kernel {
-            #[cfg(feature = "op-conv")]
+            #[cfg(any(feature = "op-conv-any", feature = "op-conv-3x3"))]
             Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
                 self.execute_with_scratch(arena, weights)
             }
-            #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
+            #[cfg(all(target_arch = "x86_64", feature = "op-conv-any"))]
             Kernel::ConvX86(k) if k.pool().is_some() => self.execute_with_scratch(arena, weights),
             // In-place kernels read and write the same range.
             _ if self.inputs.first() == Some(&self.output) => self.execute_in_place(arena),
@@ -423,62 +427,63 @@ impl Step {
             }
         };
         match &self.kernel {
-            #[cfg(feature = "op-conv")]
+            #[cfg(feature = "op-conv-any")]
             Kernel::Conv { p, act } => {
                 ops::conv::conv2d(p, input(0)?, input(1)?, optional(2)?, *act, y)
             }
             Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
                 return Err(bad_operand("scratch step dispatch"))
             }
-            #[cfg(all(target_arch = "x86_64", feature = "op-conv"))]
+            #[cfg(all(target_arch = "x86_64", feature = "op-conv-any"))]
             Kernel::ConvX86(k) => {
                 let (x, w, b) = (input(0)?, input(1)?, optional(2)?);
                 if !k.run(x, b, y) {
                     ops::conv::conv2d(k.conv(), x, w, b, k.act(), y)
                 }
             }
-            #[cfg(feature = "op-pool")]
+            #[cfg(feature = "op-pool-window")]
             Kernel::MaxPool(p) => ops::pool::max_pool2d(p, input(0)?, y),
-            #[cfg(feature = "op-pool")]
+            #[cfg(feature = "op-pool-window")]
             Kernel::AvgPool(p) => ops::pool::avg_pool2d(p, input(0)?, y),
-            #[cfg(feature = "op-pool")]
+            #[cfg(feature = "op-pool-global")]
             Kernel::GlobalAvgPool { planes, plane_len } => {
                 ops::pool::global_avg_pool(input(0)?, y, *planes, *plane_len)
             }
-            #[cfg(feature = "op-pool")]
+            #[cfg(feature = "op-pool-global")]
             Kernel::GlobalMaxPool { planes, plane_len } => {
                 ops::pool::global_max_pool(input(0)?, y, *planes, *plane_len)
             }
             #[cfg(feature = "op-activation")]
             Kernel::Activation(act) => ops::activation::activation(*act, input(0)?, y),
-            #[cfg(feature = "op-math")]
+            #[cfg(feature = "op-math-unary")]
             Kernel::Unary(op) => ops::unary::unary(*op, input(0)?, y),
             #[cfg(feature = "op-reduce")]
             Kernel::Reduce { op, p } => ops::reduce::reduce(*op, p, input(0)?, y),
-            #[cfg(feature = "op-softmax")]
+            #[cfg(feature = "op-softmax-plain")]
             Kernel::Softmax {
                 outer,
                 axis_len,
                 inner,
-                log,
-            } => {
-                if *log {
-                    ops::softmax::log_softmax(input(0)?, y, *outer, *axis_len, *inner)
-                } else {
-                    ops::softmax::softmax(input(0)?, y, *outer, *axis_len, *inner)
-                }
-            }
-            #[cfg(feature = "op-dense")]
+                log: false,
+            } => ops::softmax::softmax(input(0)?, y, *outer, *axis_len, *inner),
+            #[cfg(feature = "op-softmax-log")]
+            Kernel::Softmax {
+                outer,
+                axis_len,
+                inner,
+                log: true,
+            } => ops::softmax::log_softmax(input(0)?, y, *outer, *axis_len, *inner),
+            #[cfg(feature = "op-dense-layer")]
             Kernel::Dense { m, k, n, act } => {
                 ops::matmul::dense(input(0)?, input(1)?, optional(2)?, *act, y, *m, *k, *n)
             }
-            #[cfg(feature = "op-dense")]
+            #[cfg(feature = "op-dense-gemm")]
             Kernel::Gemm { p, act } => {
                 ops::matmul::gemm(p, input(0)?, input(1)?, optional(2)?, *act, y)
             }
-            #[cfg(feature = "op-dense")]
+            #[cfg(feature = "op-dense-batched")]
             Kernel::MatMul(p) => ops::matmul::batched_matmul(p, input(0)?, input(1)?, y),
-            #[cfg(feature = "op-math")]
+            #[cfg(feature = "op-math-binary")]
             Kernel::Binary { op, bc } => ops::binary::binary(*op, bc, input(0)?, input(1)?, y),
             #[cfg(feature = "op-normalization")]
             Kernel::BatchNorm {
@@ -494,11 +499,11 @@ impl Step {
                 input(1)?,
                 input(2)?,
             ),
-            #[cfg(feature = "op-layout")]
+            #[cfg(feature = "op-layout-transpose")]
             Kernel::Transpose { shape, perm } => {
                 ops::layout::transpose(input(0)?, y, shape.as_slice(), perm.as_slice())
             }
-            #[cfg(feature = "op-layout")]
+            #[cfg(feature = "op-layout-concat")]
             Kernel::Concat { outer, inners } => {
                 let y_inner: usize = inners.iter().sum();
                 let mut offset = 0;
@@ -507,7 +512,7 @@ impl Step {
                     offset += inner;
                 }
             }
-            #[cfg(feature = "op-layout")]
+            #[cfg(feature = "op-layout-pad")]
             Kernel::Pad {
                 shape,
                 begin,
@@ -521,7 +526,7 @@ impl Step {
                 end.as_slice(),
                 *value,
             ),
-            #[cfg(feature = "op-layout")]
+            #[cfg(feature = "op-layout-gather")]
             Kernel::Gather {
                 outer,
                 axis_len,
@@ -532,7 +537,7 @@ impl Step {
                     return Err(bad_operand("gather index out of range"));
                 }
             }
-            #[cfg(feature = "op-layout")]
+            #[cfg(feature = "op-layout-slice")]
             Kernel::Slice {
                 shape,
                 starts,
@@ -553,9 +558,9 @@ impl Step {
                     .ok_or_else(|| bad_operand("copy length"))?;
                 yx.copy_from_slice(x);
             }
-            // A family this build leaves out (refused at load: `Plan::missing_family`).
+            // A part this build leaves out (refused at load: `Plan::missing_part`).
             #[allow(unreachable_patterns)]
-            _ => return Err(fault(ErrorCode::NotSupported, "operator family not built")),
+            _ => return Err(fault(ErrorCode::NotSupported, "kernel not built")),
         }
         Ok(())
     }
@@ -563,7 +568,7 @@ impl Step {
     /// ConvPool and ConvBlocks write two arena ranges (their scratch and their output): split
     /// the arena around both, then read x (and any arena-held weights) from the untouched
     /// parts.
-    #[cfg(feature = "op-conv")]
+    #[cfg(any(feature = "op-conv-any", feature = "op-conv-3x3"))]
     #[inline(never)]
     fn execute_with_scratch(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
         let Some((out_off, out_len)) = self.out_range()? else {
@@ -575,10 +580,20 @@ impl Step {
             _ => None,
         };
         let (p, act, pool) = match &self.kernel {
-            Kernel::ConvPool { p, act, pool, max } => (p, *act, Some((pool, *max))),
+            Kernel::ConvPool {
+                p,
+                act,
+                pool,
+                max,
+                blocks,
+            } => (p, *act, Some((pool, *max, *blocks))),
             Kernel::ConvBlocks { p, act } => (p, *act, None),
             #[cfg(target_arch = "x86_64")]
-            Kernel::ConvX86(k) => (k.conv(), k.act(), x86_pool.as_ref().map(|(p, m)| (p, *m))),
+            Kernel::ConvX86(k) => (
+                k.conv(),
+                k.act(),
+                x86_pool.as_ref().map(|(p, m)| (p, *m, false)),
+            ),
             _ => return Err(bad_operand("scratch step dispatch")),
         };
         let bad = || bad_operand("operand out of range");
@@ -643,10 +658,30 @@ impl Step {
                 return Ok(());
             }
         }
-        match pool {
-            Some((pool, max)) => ops::fused::conv_pool2d(p, act, pool, max, x, w, bias, scratch, y),
+        // The blocked kernels decline only operands a checked plan does not have; then the
+        // general kernel, where the build has it.
+        let done = match pool {
+            #[cfg(feature = "op-conv-3x3")]
+            Some((pool, max, true)) => {
+                ops::fused::conv3x3_pool2x2(p, act, pool, max, x, w, bias, scratch, y)
+            }
+            #[cfg(feature = "op-conv-3x3")]
             None => ops::conv::conv3x3_plain(p, x, w, bias, act, scratch, y),
+            _ => false,
+        };
+        if done {
+            return Ok(());
         }
+        #[cfg(feature = "op-conv-any")]
+        match pool {
+            Some((pool, max, _)) => {
+                ops::fused::conv_then_pool(p, act, pool, max, x, w, bias, scratch, y)
+            }
+            None => ops::conv::conv2d(p, x, w, bias, act, y),
+        }
+        #[cfg(not(feature = "op-conv-any"))]
+        return Err(bad_operand("blocked convolution: operands do not fit"));
+        #[cfg(feature = "op-conv-any")]
         Ok(())
     }
 
@@ -662,21 +697,22 @@ impl Step {
         match &self.kernel {
             #[cfg(feature = "op-activation")]
             Kernel::Activation(act) => act.apply_in_place(y),
-            #[cfg(feature = "op-math")]
+            #[cfg(feature = "op-math-unary")]
             Kernel::Unary(op) => ops::unary::unary_in_place(*op, y),
-            #[cfg(feature = "op-softmax")]
+            #[cfg(feature = "op-softmax-plain")]
             Kernel::Softmax {
                 outer,
                 axis_len,
                 inner,
-                log,
-            } => {
-                if *log {
-                    ops::softmax::log_softmax_in_place(y, *outer, *axis_len, *inner)
-                } else {
-                    ops::softmax::softmax_in_place(y, *outer, *axis_len, *inner)
-                }
-            }
+                log: false,
+            } => ops::softmax::softmax_in_place(y, *outer, *axis_len, *inner),
+            #[cfg(feature = "op-softmax-log")]
+            Kernel::Softmax {
+                outer,
+                axis_len,
+                inner,
+                log: true,
+            } => ops::softmax::log_softmax_in_place(y, *outer, *axis_len, *inner),
             Kernel::Copy => {}
             _ => return Err(bad_operand("kernel cannot run in place")),
         }

@@ -6,7 +6,7 @@
 
 use alloc::vec::Vec;
 
-use super::family::{self, Family};
+use super::parts::{self, Part};
 use super::step::{supports_in_place, Kernel, Loc, Step};
 use super::{Plan, MAX_TENSOR_ELEMENTS};
 use crate::error::{err, Error, ErrorCode, Result};
@@ -267,7 +267,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
         }
     };
     match &step.kernel {
-        Kernel::Conv { p, .. } if family::CONV => {
+        Kernel::Conv { p, .. } if parts::CONV_ANY => {
             let (x, w, yl) = conv_geometry(p)?;
             same(yl)?;
             expect(
@@ -277,7 +277,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
                 &[Some(x), Some(w), Some(p.out_channels)],
             )
         }
-        Kernel::ConvBlocks { p, .. } if family::CONV => {
+        Kernel::ConvBlocks { p, .. } if parts::CONV_3X3 => {
             let (x, w, yl) = conv_geometry(p)?;
             same(yl)?;
             let ring = conv::conv3x3_plain_scratch_len(p).ok_or_else(|| bad("plan: block conv"))?;
@@ -287,12 +287,17 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
                 _ => expect(step, lens, &[4], &[Some(x), Some(w), b, Some(ring)]),
             }
         }
-        Kernel::ConvPool { p, pool, .. } if family::CONV => {
+        Kernel::ConvPool {
+            p, pool, blocks, ..
+        } if (!*blocks && parts::CONV_ANY) || (*blocks && parts::CONV_3X3) => {
             let (x, w, _) = conv_geometry(p)?;
             pool_geometry(pool)?;
             if pool.batch != 1 || pool.channels != 1 || pool.in_h != p.out_h || pool.in_w != p.out_w
             {
                 return Err(bad("plan: pooled conv geometry"));
+            }
+            if *blocks && !fused::blocks_apply(p, pool) {
+                return Err(bad("plan: pooled 3x3 conv geometry"));
             }
             same(product(&[p.batch, p.out_channels, pool.out_h, pool.out_w])?)?;
             let s = Some(fused::scratch_len(p, pool));
@@ -304,21 +309,21 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
         }
         #[cfg(target_arch = "x86_64")]
         Kernel::ConvX86(_) => Err(bad("plan: packed step before packing")),
-        Kernel::MaxPool(p) | Kernel::AvgPool(p) if family::POOL => {
+        Kernel::MaxPool(p) | Kernel::AvgPool(p) if parts::POOL_WINDOW => {
             let (x, yl) = pool_geometry(p)?;
             same(yl)?;
             expect(step, lens, &[1], &[Some(x)])
         }
         Kernel::GlobalAvgPool { planes, plane_len }
         | Kernel::GlobalMaxPool { planes, plane_len }
-            if family::POOL =>
+            if parts::POOL_GLOBAL =>
         {
             same(*planes)?;
             expect(step, lens, &[1], &[Some(product(&[*planes, *plane_len])?)])
         }
-        Kernel::Activation(_) if family::ACTIVATION => expect(step, lens, &[1], &[Some(y)]),
-        Kernel::Unary(_) if family::MATH => expect(step, lens, &[1], &[Some(y)]),
-        Kernel::Reduce { p, .. } if family::REDUCE => {
+        Kernel::Activation(_) if parts::ACTIVATION => expect(step, lens, &[1], &[Some(y)]),
+        Kernel::Unary(_) if parts::MATH_UNARY => expect(step, lens, &[1], &[Some(y)]),
+        Kernel::Reduce { p, .. } if parts::REDUCE => {
             let shape = p.shape.get(..p.rank).ok_or_else(|| bad("plan: rank"))?;
             let kept = shape
                 .iter()
@@ -332,22 +337,22 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             outer,
             axis_len,
             inner,
-            ..
-        } if family::SOFTMAX => {
+            log,
+        } if (!*log && parts::SOFTMAX_PLAIN) || (*log && parts::SOFTMAX_LOG) => {
             same(product(&[*outer, *axis_len, *inner])?)?;
             expect(step, lens, &[1], &[Some(y)])
         }
-        Kernel::Dense { m, k, n, .. } if family::DENSE => {
+        Kernel::Dense { m, k, n, .. } if parts::DENSE_LAYER => {
             same(product(&[*m, *n])?)?;
             let (x, w) = (product(&[*m, *k])?, product(&[*k, *n])?);
             expect(step, lens, &[2, 3], &[Some(x), Some(w), Some(*n)])
         }
-        Kernel::Gemm { p, .. } if family::DENSE => {
+        Kernel::Gemm { p, .. } if parts::DENSE_GEMM => {
             same(product(&[p.m, p.n])?)?;
             let (a, b) = (product(&[p.m, p.k])?, product(&[p.k, p.n])?);
             expect(step, lens, &[2, 3], &[Some(a), Some(b), None])
         }
-        Kernel::MatMul(p) if family::DENSE => {
+        Kernel::MatMul(p) if parts::DENSE_BATCHED => {
             let r = p.rank;
             let shape = p.batch_shape.get(..r).ok_or_else(|| bad("plan: rank"))?;
             let sa = p.a_batch_strides.get(..r).unwrap_or(&[]);
@@ -358,7 +363,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             let b = product(&[bb, p.k, p.n])?;
             expect(step, lens, &[2], &[Some(a), Some(b)])
         }
-        Kernel::Binary { bc, .. } if family::MATH => {
+        Kernel::Binary { bc, .. } if parts::MATH_BINARY => {
             if bc.rank == 0 || bc.full_rank > MAX_RANK {
                 return Err(bad("plan: rank"));
             }
@@ -376,12 +381,12 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             batch,
             channels,
             plane,
-        } if family::NORMALIZATION => {
+        } if parts::NORMALIZATION => {
             same(product(&[*batch, *channels, *plane])?)?;
             let c = Some(*channels);
             expect(step, lens, &[3], &[Some(y), c, c])
         }
-        Kernel::Transpose { shape, perm } if family::LAYOUT => {
+        Kernel::Transpose { shape, perm } if parts::LAYOUT_TRANSPOSE => {
             let (s, p) = (shape.as_slice(), perm.as_slice());
             let mut seen = [false; MAX_RANK];
             for &a in p {
@@ -396,7 +401,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             same(product(s)?)?;
             expect(step, lens, &[1], &[Some(y)])
         }
-        Kernel::Concat { outer, inners } if family::LAYOUT => {
+        Kernel::Concat { outer, inners } if parts::LAYOUT_CONCAT => {
             if inners.len() != step.inputs.len() || inners.is_empty() {
                 return Err(bad("plan: operand count"));
             }
@@ -420,7 +425,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
         }
         Kernel::Pad {
             shape, begin, end, ..
-        } if family::LAYOUT => {
+        } if parts::LAYOUT_PAD => {
             let s = shape.as_slice();
             if begin.as_slice().len() != s.len() || end.as_slice().len() != s.len() {
                 return Err(bad("plan: pad rank"));
@@ -445,7 +450,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             axis_len,
             inner,
             indices,
-        } if family::LAYOUT => {
+        } if parts::LAYOUT_GATHER => {
             let n = i64::try_from(*axis_len).map_err(|_| bad("plan: gather"))?;
             if indices.iter().any(|&i| i < -n || i >= n) {
                 return Err(bad("plan: gather index out of range"));
@@ -463,7 +468,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             starts,
             steps,
             out,
-        } if family::LAYOUT => {
+        } if parts::LAYOUT_SLICE => {
             let (s, st, sp, o) = (
                 shape.as_slice(),
                 starts.as_slice(),
@@ -498,7 +503,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             }
             Ok(())
         }
-        // A family this build leaves out (the reader refuses its steps first).
-        _ => Err(Family::of(&step.kernel).map_or(bad("plan: step kind"), Family::missing)),
+        // A part this build leaves out (the reader refuses its steps first).
+        _ => Err(Part::of(&step.kernel).map_or(bad("plan: step kind"), Part::missing)),
     }
 }

@@ -26,7 +26,7 @@ impl Model {
     /// A model running `plan`: allocates the zeroed activation arena (the only allocation of
     /// the runtime), after the caller has freed whatever built the plan.
     pub fn from_plan(plan: Plan) -> Result<Model> {
-        if let Some(e) = plan.missing_family() {
+        if let Some(e) = plan.missing_part() {
             return Err(e);
         }
         let mut arena = Vec::new();

@@ -212,7 +212,7 @@ def render(fw, host):
     out.append(row("library text linked into the firmware (LTO, --gc-sections)",
                    lambda k, o: kb(ORIGINAL[k]["code"]) if o else kb(fw[k]["rtonnx_text"]),
                    kb(TARGETS["code"])))
-    out.append(row("plan-only library text (no ONNX loader, the plan's operator families only)",
+    out.append(row("plan-only library text (no ONNX loader, the plan's build parts only)",
                    lambda k, o: "—" if o else kb(plan(k)["rtonnx_text"]), "12 KB (14 KB mnist-cnn)"))
 
     def host_us(k, o):
@@ -260,7 +260,7 @@ def render(fw, host):
         "column is the performance issue's measurement, not re-run here. "
         "The ONNX files' firmware links the whole library (ONNX loader and every operator "
         f"family: {fw_any['rtonnx_text']:,} B of text); each plan's firmware links the plan-only "
-        "library with just the families `rtonnx compile --cargo-features` prints for it.",
+        "library with just the build parts `rtonnx compile --cargo-features` prints for it.",
         "",
     ]
     tail = ["", f"Library text by module (firmware of {LABELS[first_key]}, `arm-none-eabi-nm`):", ""]

@@ -339,6 +339,7 @@ def test_options_change_features_and_profile():
 
 
 def test_build_parts_map_to_cargo_features():
+    # An rtconfig.h with the families but not their parts: every part of a family that is on.
     parts = {'RTONNX_HAS_BUILD_PARTS': 1, 'RTONNX_OP_CONV': 1, 'RTONNX_OP_DENSE': 1,
              'RTONNX_OP_SOFTMAX': 1, 'RTONNX_OP_LAYOUT': 1}
     bsp, out, stopped = run_captured(Bsp(options=parts))
@@ -349,23 +350,38 @@ def test_build_parts_map_to_cargo_features():
     cmd, _ = bsp.cargo_command()
     assert cmd[cmd.index('--features') + 1] == \
         'rtthread,fs,onnx,op-conv,op-dense,op-softmax,op-layout'
+    # With the parts (what `rtonnx compile --kconfig` prints for keras2onnx mnist-sm), only
+    # the parts that are on; a part under a family that is off does not count.
+    kernels = dict(parts, RTONNX_HAS_KERNEL_PARTS=1, RTONNX_OP_CONV_3X3=1,
+                   RTONNX_OP_DENSE_LAYER=1, RTONNX_OP_SOFTMAX_PLAIN=1,
+                   RTONNX_OP_LAYOUT_TRANSPOSE=1, RTONNX_OP_POOL_WINDOW=1,
+                   RTONNX_OP_ACTIVATION=1)
+    bsp, out, stopped = run_captured(Bsp(options=kernels))
+    assert stopped is None, out
+    cmd, _ = bsp.cargo_command()
+    assert cmd[cmd.index('--features') + 1] == ('rtthread,fs,op-conv-3x3,op-dense-layer,'
+                                               'op-activation,op-softmax-plain,op-layout-transpose')
 
 
 def test_every_operator_family_has_a_menuconfig_option_on_by_default():
     families = load_functions()['op_families']()
-    assert len(families) >= 9 and 'conv' in families
+    names = [name for name, _ in families]
+    assert len(families) >= 9 and ('conv', ['any', '3x3']) in families
     with open(os.path.join(REPO, 'Kconfig')) as f:
         kconfig = f.read()
-    for name in families:
-        option = 'config RTONNX_OP_' + name.upper() + '\n'
-        assert option in kconfig, option
-        after = kconfig.split(option, 1)[1].split('config ', 1)[0]
-        assert 'default y' in after, name
+    options = ['RTONNX_OP_' + name.upper() for name in names]
+    options += ['RTONNX_OP_%s_%s' % (name.upper(), part.upper())
+                for name, parts in families for part in parts]
+    for option in options:
+        line = 'config ' + option + '\n'
+        assert line in kconfig, option
+        after = kconfig.split(line, 1)[1].split('config ', 1)[0]
+        assert 'default y' in after, option
     with open(os.path.join(REPO, 'Cargo.toml')) as f:
         cargo = f.read()
     all_ops = cargo.split('all-ops = [', 1)[1].split(']', 1)[0]
     assert sorted(all_ops.replace('"', '').replace(',', ' ').split()) == \
-        sorted('op-' + n for n in families)
+        sorted('op-' + n for n in names)
 
 
 def test_missing_cargo_says_what_to_install():

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rtonnx::plan::family::Family;
 use rtonnx::plan::format;
+use rtonnx::plan::parts::Part;
 use rtonnx::Target;
 
 /// What `compile` writes.
@@ -89,25 +89,42 @@ impl Print {
     }
 }
 
-/// The cargo features of a plan-only library that runs `plan`: its operator families.
+/// The cargo features of a plan-only library that runs `plan`: its build parts.
 pub fn cargo_features(plan: &rtonnx::Plan) -> String {
-    let features: Vec<String> = plan
-        .families()
-        .map(|f| format!("op-{}", f.name()))
-        .collect();
+    let features: Vec<String> = plan.parts().map(|p| format!("op-{}", p.name())).collect();
     features.join(",")
 }
 
+/// The menuconfig option of a family or part name (`conv-3x3` -> `RTONNX_OP_CONV_3X3`).
+fn option(name: &str) -> String {
+    format!(
+        "CONFIG_RTONNX_OP_{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
 /// The `.config` lines (as menuconfig saves them) of a device build that runs just `plan`:
-/// no ONNX loader, the plan's operator families and no other.
+/// no ONNX loader, the plan's build parts and no other. A family is a switch with its parts
+/// under it (a family of one part is the part): menuconfig saves the parts of a family
+/// that is on.
 pub fn kconfig_lines(plan: &rtonnx::Plan) -> String {
     let mut s = String::from("# CONFIG_RTONNX_ONNX_LOADER is not set\n");
-    for family in Family::ALL {
-        let option = format!("CONFIG_RTONNX_OP_{}", family.name().to_ascii_uppercase());
-        if plan.families().any(|f| f == family) {
-            let _ = writeln!(s, "{option}=y");
-        } else {
-            let _ = writeln!(s, "# {option} is not set");
+    let used: Vec<Part> = plan.parts().collect();
+    let mut families: Vec<&str> = Part::ALL.iter().map(|p| p.family()).collect();
+    families.dedup();
+    for family in families {
+        let parts = Part::ALL.iter().filter(|p| p.family() == family);
+        if !parts.clone().any(|p| used.contains(p)) {
+            let _ = writeln!(s, "# {} is not set", option(family));
+            continue;
+        }
+        let _ = writeln!(s, "{}=y", option(family));
+        for part in parts.filter(|p| p.name() != family) {
+            if used.contains(part) {
+                let _ = writeln!(s, "{}=y", option(part.name()));
+            } else {
+                let _ = writeln!(s, "# {} is not set", option(part.name()));
+            }
         }
     }
     s

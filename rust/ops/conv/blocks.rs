@@ -496,11 +496,13 @@ pub fn conv3x3_plain_scratch_len(p: &Conv2d) -> Option<usize> {
 /// [`conv2d`] for 3x3, stride-1, dilation-1 convolutions in 2x2 blocks (`conv3x3_blocks`:
 /// each 4x4 input window loaded once per input channel for two output channels; on a
 /// Cortex-M4F the VFMA assembly kernel), with `ring` of [`conv3x3_plain_scratch_len`] values.
-/// Falls back to [`conv2d`] (same results up to rounding) when the geometry or a slice length
-/// does not fit. Out of line (as [`crate::ops::fused::conv_pool2d`]): inlined into the step
-/// that runs it, its frame and the pooled convolution's would add up on the stack of every
+/// Returns false, writing nothing, when the geometry or a slice length does not fit (the
+/// caller then runs [`conv2d`], which gives the same results up to rounding, where the build
+/// has it). Out of line (as [`crate::ops::fused::conv_pool2d`]): inlined into the step that
+/// runs it, its frame and the pooled convolution's would add up on the stack of every
 /// inference.
 #[inline(never)]
+#[must_use]
 pub fn conv3x3_plain(
     p: &Conv2d,
     x: &[f32],
@@ -509,24 +511,20 @@ pub fn conv3x3_plain(
     act: Activation,
     ring: &mut [f32],
     y: &mut [f32],
-) {
+) -> bool {
     let fits = bias.is_none_or(|b| b.len() >= p.out_channels) && y.len() >= p.output_len();
-    if let (Some((nbh, nbw)), true) = (plain_blocks(p), fits) {
-        let mut sink = StoreSink {
-            y,
-            bias,
-            act,
-            m: p.out_channels,
-            out_h: p.out_h,
-            out_w: p.out_w,
-            nbh,
-            nbw,
-        };
-        if conv3x3_blocks(p, x, w, ring, nbh, nbw, &mut sink) {
-            return;
-        }
-        conv2d(p, x, w, bias, act, sink.y);
-        return;
-    }
-    conv2d(p, x, w, bias, act, y);
+    let (Some((nbh, nbw)), true) = (plain_blocks(p), fits) else {
+        return false;
+    };
+    let mut sink = StoreSink {
+        y,
+        bias,
+        act,
+        m: p.out_channels,
+        out_h: p.out_h,
+        out_w: p.out_w,
+        nbh,
+        nbw,
+    };
+    conv3x3_blocks(p, x, w, ring, nbh, nbw, &mut sink)
 }

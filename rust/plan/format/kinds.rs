@@ -1,4 +1,4 @@
-//! The step kinds: each kernel's number, family and parameter encoding, written and read.
+//! The step kinds: each kernel's number, build part and parameter encoding, written and read.
 
 use super::*;
 
@@ -28,19 +28,31 @@ pub(super) const K_PAD: u32 = 20;
 pub(super) const K_GATHER: u32 = 21;
 pub(super) const K_SLICE: u32 = 22;
 pub(super) const K_COPY: u32 = 23;
+pub(super) const K_CONV_POOL_BLOCKS: u32 = 24;
+pub(super) const K_LOG_SOFTMAX: u32 = 25;
 
-/// The operator family of a step kind (`None`: a copy, in every build, or an unknown kind).
-pub(crate) const fn family_of_kind(kind: u32) -> Option<Family> {
+/// The build part of a step kind (`None`: a copy, in every build, or an unknown kind).
+pub(crate) const fn part_of_kind(kind: u32) -> Option<Part> {
     Some(match kind {
-        K_CONV | K_CONV_POOL | K_CONV_X86 | K_CONV_BLOCKS => Family::Conv,
-        K_MAX_POOL | K_AVG_POOL | K_GLOBAL_AVG_POOL | K_GLOBAL_MAX_POOL => Family::Pool,
-        K_ACTIVATION => Family::Activation,
-        K_UNARY | K_BINARY => Family::Math,
-        K_REDUCE => Family::Reduce,
-        K_SOFTMAX => Family::Softmax,
-        K_DENSE | K_GEMM | K_MATMUL => Family::Dense,
-        K_BATCH_NORM => Family::Normalization,
-        K_TRANSPOSE | K_CONCAT | K_PAD | K_GATHER | K_SLICE => Family::Layout,
+        K_CONV | K_CONV_POOL | K_CONV_X86 => Part::ConvAny,
+        K_CONV_BLOCKS | K_CONV_POOL_BLOCKS => Part::Conv3x3,
+        K_MAX_POOL | K_AVG_POOL => Part::PoolWindow,
+        K_GLOBAL_AVG_POOL | K_GLOBAL_MAX_POOL => Part::PoolGlobal,
+        K_ACTIVATION => Part::Activation,
+        K_UNARY => Part::MathUnary,
+        K_BINARY => Part::MathBinary,
+        K_REDUCE => Part::Reduce,
+        K_SOFTMAX => Part::SoftmaxPlain,
+        K_LOG_SOFTMAX => Part::SoftmaxLog,
+        K_DENSE => Part::DenseLayer,
+        K_GEMM => Part::DenseGemm,
+        K_MATMUL => Part::DenseBatched,
+        K_BATCH_NORM => Part::Normalization,
+        K_TRANSPOSE => Part::LayoutTranspose,
+        K_CONCAT => Part::LayoutConcat,
+        K_PAD => Part::LayoutPad,
+        K_GATHER => Part::LayoutGather,
+        K_SLICE => Part::LayoutSlice,
         _ => return None,
     })
 }
@@ -49,7 +61,8 @@ pub(crate) const fn family_of_kind(kind: u32) -> Option<Family> {
 pub(crate) fn kind_of(k: &Kernel) -> u32 {
     match k {
         Kernel::Conv { .. } => K_CONV,
-        Kernel::ConvPool { .. } => K_CONV_POOL,
+        Kernel::ConvPool { blocks: false, .. } => K_CONV_POOL,
+        Kernel::ConvPool { blocks: true, .. } => K_CONV_POOL_BLOCKS,
         #[cfg(target_arch = "x86_64")]
         Kernel::ConvX86(_) => K_CONV_X86,
         Kernel::ConvBlocks { .. } => K_CONV_BLOCKS,
@@ -60,7 +73,8 @@ pub(crate) fn kind_of(k: &Kernel) -> u32 {
         Kernel::Activation(_) => K_ACTIVATION,
         Kernel::Unary(_) => K_UNARY,
         Kernel::Reduce { .. } => K_REDUCE,
-        Kernel::Softmax { .. } => K_SOFTMAX,
+        Kernel::Softmax { log: false, .. } => K_SOFTMAX,
+        Kernel::Softmax { log: true, .. } => K_LOG_SOFTMAX,
         Kernel::Dense { .. } => K_DENSE,
         Kernel::Gemm { .. } => K_GEMM,
         Kernel::MatMul(_) => K_MATMUL,
@@ -265,7 +279,9 @@ pub(super) fn put_kernel(w: &mut Writer, k: &Kernel) -> Result<()> {
             put_conv(w, p)?;
             put_act(w, *act)
         }
-        Kernel::ConvPool { p, act, pool, max } => {
+        Kernel::ConvPool {
+            p, act, pool, max, ..
+        } => {
             put_conv(w, p)?;
             put_act(w, *act)?;
             put_pool(w, pool)?;
@@ -298,16 +314,16 @@ pub(super) fn put_kernel(w: &mut Writer, k: &Kernel) -> Result<()> {
             w.array(p.rank, &p.shape)?;
             p.reduced.iter().take(p.rank).try_for_each(|&b| w.bool(b))
         }
+        // LogSoftmax is a kind of its own (a part of its own).
         Kernel::Softmax {
             outer,
             axis_len,
             inner,
-            log,
+            ..
         } => {
             w.usize(*outer)?;
             w.usize(*axis_len)?;
-            w.usize(*inner)?;
-            w.bool(*log)
+            w.usize(*inner)
         }
         Kernel::Dense { m, k, n, act } => {
             w.usize(*m)?;
@@ -407,47 +423,55 @@ pub(super) const fn rank_fault() -> Fault {
 /// Reads a kernel of `kind` into `out`.
 pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Result<()> {
     *out = match kind {
-        K_CONV if family::CONV => Kernel::Conv {
+        K_CONV if parts::CONV_ANY => Kernel::Conv {
             p: get_conv(r)?,
             act: get_act(r)?,
         },
-        K_CONV_BLOCKS if family::CONV => Kernel::ConvBlocks {
+        K_CONV_BLOCKS if parts::CONV_3X3 => Kernel::ConvBlocks {
             p: get_conv(r)?,
             act: get_act(r)?,
         },
-        K_CONV_POOL if family::CONV => Kernel::ConvPool {
-            p: get_conv(r)?,
-            act: get_act(r)?,
-            pool: get_pool(r)?,
-            max: r.bool()?,
-        },
+        K_CONV_POOL | K_CONV_POOL_BLOCKS
+            if (kind == K_CONV_POOL && parts::CONV_ANY)
+                || (kind == K_CONV_POOL_BLOCKS && parts::CONV_3X3) =>
+        {
+            Kernel::ConvPool {
+                p: get_conv(r)?,
+                act: get_act(r)?,
+                pool: get_pool(r)?,
+                max: r.bool()?,
+                blocks: kind == K_CONV_POOL_BLOCKS,
+            }
+        }
         // Read as its portable form; `specialise` packs it for this CPU.
-        K_CONV_X86 if family::CONV => {
+        K_CONV_X86 if parts::CONV_ANY => {
             let (p, act) = (get_conv(r)?, get_act(r)?);
             if r.bool()? {
+                let pool = get_pool(r)?;
                 Kernel::ConvPool {
                     p,
                     act,
-                    pool: get_pool(r)?,
+                    pool,
                     max: r.bool()?,
+                    blocks: parts::CONV_3X3 && crate::ops::fused::blocks_apply(&p, &pool),
                 }
             } else {
                 Kernel::Conv { p, act }
             }
         }
-        K_MAX_POOL if family::POOL => Kernel::MaxPool(get_pool(r)?),
-        K_AVG_POOL if family::POOL => Kernel::AvgPool(get_pool(r)?),
-        K_GLOBAL_AVG_POOL if family::POOL => Kernel::GlobalAvgPool {
+        K_MAX_POOL if parts::POOL_WINDOW => Kernel::MaxPool(get_pool(r)?),
+        K_AVG_POOL if parts::POOL_WINDOW => Kernel::AvgPool(get_pool(r)?),
+        K_GLOBAL_AVG_POOL if parts::POOL_GLOBAL => Kernel::GlobalAvgPool {
             planes: r.usize()?,
             plane_len: r.usize()?,
         },
-        K_GLOBAL_MAX_POOL if family::POOL => Kernel::GlobalMaxPool {
+        K_GLOBAL_MAX_POOL if parts::POOL_GLOBAL => Kernel::GlobalMaxPool {
             planes: r.usize()?,
             plane_len: r.usize()?,
         },
-        K_ACTIVATION if family::ACTIVATION => Kernel::Activation(get_act(r)?),
-        K_UNARY if family::MATH => Kernel::Unary(get_unary(r)?),
-        K_REDUCE if family::REDUCE => {
+        K_ACTIVATION if parts::ACTIVATION => Kernel::Activation(get_act(r)?),
+        K_UNARY if parts::MATH_UNARY => Kernel::Unary(get_unary(r)?),
+        K_REDUCE if parts::REDUCE => {
             let op = from_table(&REDUCE_OPS, r, "plan: unknown reduction")?;
             let rank = r.rank()?;
             let shape = r.array(rank)?;
@@ -462,19 +486,24 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
             .ok_or_else(|| malformed("plan: reduction geometry"))?;
             Kernel::Reduce { op, p }
         }
-        K_SOFTMAX if family::SOFTMAX => Kernel::Softmax {
-            outer: r.usize()?,
-            axis_len: r.usize()?,
-            inner: r.usize()?,
-            log: r.bool()?,
-        },
-        K_DENSE if family::DENSE => Kernel::Dense {
+        K_SOFTMAX | K_LOG_SOFTMAX
+            if (kind == K_SOFTMAX && parts::SOFTMAX_PLAIN)
+                || (kind == K_LOG_SOFTMAX && parts::SOFTMAX_LOG) =>
+        {
+            Kernel::Softmax {
+                outer: r.usize()?,
+                axis_len: r.usize()?,
+                inner: r.usize()?,
+                log: kind == K_LOG_SOFTMAX,
+            }
+        }
+        K_DENSE if parts::DENSE_LAYER => Kernel::Dense {
             m: r.usize()?,
             k: r.usize()?,
             n: r.usize()?,
             act: get_act(r)?,
         },
-        K_GEMM if family::DENSE => Kernel::Gemm {
+        K_GEMM if parts::DENSE_GEMM => Kernel::Gemm {
             p: Gemm {
                 m: r.usize()?,
                 k: r.usize()?,
@@ -487,7 +516,7 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
             },
             act: get_act(r)?,
         },
-        K_MATMUL if family::DENSE => {
+        K_MATMUL if parts::DENSE_BATCHED => {
             let (m, k, n, rank) = (r.usize()?, r.usize()?, r.usize()?, r.rank()?);
             Kernel::MatMul(BatchedMatMul {
                 m,
@@ -499,7 +528,7 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
                 b_batch_strides: r.array(rank)?,
             })
         }
-        K_BINARY if family::MATH => {
+        K_BINARY if parts::MATH_BINARY => {
             let op = from_table(&BINARY_OPS, r, "plan: unknown binary operator")?;
             let rank = r.rank()?;
             let (out_shape, a_strides, b_strides) =
@@ -515,16 +544,16 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
             };
             Kernel::Binary { op, bc }
         }
-        K_BATCH_NORM if family::NORMALIZATION => Kernel::BatchNorm {
+        K_BATCH_NORM if parts::NORMALIZATION => Kernel::BatchNorm {
             batch: r.usize()?,
             channels: r.usize()?,
             plane: r.usize()?,
         },
-        K_TRANSPOSE if family::LAYOUT => Kernel::Transpose {
+        K_TRANSPOSE if parts::LAYOUT_TRANSPOSE => Kernel::Transpose {
             shape: r.dims()?,
             perm: r.dims()?,
         },
-        K_CONCAT if family::LAYOUT => {
+        K_CONCAT if parts::LAYOUT_CONCAT => {
             let outer = r.usize()?;
             let n = r.count(1)?;
             let mut inners = Vec::new();
@@ -534,13 +563,13 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
             }
             Kernel::Concat { outer, inners }
         }
-        K_PAD if family::LAYOUT => Kernel::Pad {
+        K_PAD if parts::LAYOUT_PAD => Kernel::Pad {
             shape: r.dims()?,
             begin: r.signed()?,
             end: r.signed()?,
             value: r.f32()?,
         },
-        K_GATHER if family::LAYOUT => {
+        K_GATHER if parts::LAYOUT_GATHER => {
             let (outer, axis_len, inner) = (r.usize()?, r.usize()?, r.usize()?);
             let n = r.count(2)?;
             let mut indices = Vec::new();
@@ -555,17 +584,17 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
                 indices,
             }
         }
-        K_SLICE if family::LAYOUT => Kernel::Slice {
+        K_SLICE if parts::LAYOUT_SLICE => Kernel::Slice {
             shape: r.dims()?,
             starts: r.dims()?,
             steps: r.signed()?,
             out: r.dims()?,
         },
         K_COPY => Kernel::Copy,
-        // A kind of a family this build leaves out, or none at all.
+        // A kind of a part this build leaves out, or none at all.
         _ => {
             return Err(
-                family_of_kind(kind).map_or(malformed("plan: unknown step kind"), |f| f.missing())
+                part_of_kind(kind).map_or(malformed("plan: unknown step kind"), |p| p.missing())
             )
         }
     };

@@ -17,8 +17,8 @@
 
 use alloc::vec::Vec;
 
-use super::family::{self, Family};
 use super::info::InfoBytes;
+use super::parts::{self, Part};
 use super::step::{Dims, Kernel, Loc, SignedDims, Step};
 use super::{validate, Plan, Target, WeightStore};
 use crate::error::{err, fault, Error, ErrorCode, Fault, FaultResult, Result};
@@ -37,7 +37,7 @@ pub(crate) mod read;
 pub(crate) mod write;
 
 use kinds::*;
-pub(crate) use kinds::{family_of_kind, kind_of};
+pub(crate) use kinds::{kind_of, part_of_kind};
 use read::*;
 pub use write::write;
 use write::*;
@@ -45,7 +45,7 @@ use write::*;
 /// The first 8 bytes of every plan.
 pub const MAGIC: [u8; 8] = *b"RTONNXPL";
 /// The format version this library writes and reads.
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 /// Bytes of the header.
 pub const HEADER_LEN: usize = 64;
 /// Alignment of the weight section and of each tensor in it, in bytes.
@@ -171,9 +171,9 @@ fn header(bytes: &[u8], checksums_too: bool, any_target: bool) -> Result<Header>
         return Err(err(
             ErrorCode::NotSupported,
             if version > VERSION {
-                "plan format newer than this library reads (version 3): update the library or recompile the plan"
+                "plan format newer than this library reads (version 4): update the library or recompile the plan"
             } else {
-                "plan format older than this library reads (version 3): recompile the plan"
+                "plan format older than this library reads (version 4): recompile the plan"
             },
         ));
     }
@@ -441,7 +441,9 @@ fn specialise(plan: &mut Plan, packed: &[usize]) -> Result<()> {
         };
         let (p, act, pool) = match step.kernel {
             Kernel::Conv { p, act } => (p, act, None),
-            Kernel::ConvPool { p, act, pool, max } => (p, act, Some((pool, max))),
+            Kernel::ConvPool {
+                p, act, pool, max, ..
+            } => (p, act, Some((pool, max))),
             _ => continue,
         };
         let w = step
