@@ -88,11 +88,11 @@ fn compile_prints_the_device_build_a_plan_needs() {
         "--cargo-features",
     ]);
     assert_eq!(code, 0);
-    // The keras2onnx model: fused Conv+Relu+MaxPool (3x3 blocks), Transpose, MatMul+Add,
+    // The keras2onnx model: fused Conv+Relu+MaxPool (3x3 blocks, pooled), Transpose, MatMul+Add,
     // Softmax.
     assert_eq!(
         out,
-        "op-conv-3x3,op-dense-layer,op-softmax-plain,op-layout-transpose\n"
+        "op-conv-3x3pool,op-dense-layer,op-softmax-plain,op-layout-transpose\n"
     );
     let (code, out, _) = rtonnx(&["compile", &sm(), "--kconfig"]);
     assert_eq!(code, 0);
@@ -100,7 +100,7 @@ fn compile_prints_the_device_build_a_plan_needs() {
     assert_eq!(lines[0], "# CONFIG_RTONNX_ONNX_LOADER is not set");
     let on = [
         "CONV",
-        "CONV_3X3",
+        "CONV_3X3POOL",
         "DENSE",
         "DENSE_LAYER",
         "SOFTMAX",
@@ -110,6 +110,7 @@ fn compile_prints_the_device_build_a_plan_needs() {
     ];
     let off = [
         "CONV_ANY",
+        "CONV_3X3",
         "POOL",
         "DENSE_GEMM",
         "DENSE_BATCHED",

@@ -172,7 +172,7 @@ if printf '%s\n' "${TARGETS[@]}" | grep -qx thumbv7em-none-eabihf; then
     printf '  %s: %d bytes\n' "${lib#"$ROOT"/}" "$(stat -c %s "$lib")"
     # A plan-only build (no ONNX loader) with keras2onnx mnist-sm's build parts, as
     # `rtonnx compile --cargo-features` prints them.
-    features=rtthread,fs,op-conv-3x3,op-dense-layer,op-softmax-plain,op-layout-transpose
+    features=rtthread,fs,op-conv-3x3pool,op-dense-layer,op-softmax-plain,op-layout-transpose
     echo "== thumbv7em-none-eabihf (features $features: plan-only)"
     lib=$(build_lib thumbv7em-none-eabihf "$features")
     printf '  %s: %d bytes\n' "${lib#"$ROOT"/}" "$(stat -c %s "$lib")"

@@ -52,7 +52,8 @@ step "cargo clippy" cargo clippy --all-targets --features cli,reference -- -D wa
 # The device builds compile other platform glue, and builds made of parts leave code out: lint
 # them too (the whole library; plan-only with no operator family; plan-only with some).
 for f in rtthread,fs,onnx,all-ops baremetal,fs baremetal,fs,op-conv,op-dense,op-layout \
-    baremetal,fs,op-conv-3x3,op-dense-layer,op-softmax-plain baremetal,fs,op-conv-any; do
+    baremetal,fs,op-conv-3x3pool,op-dense-layer,op-softmax-plain baremetal,fs,op-conv-3x3 \
+    baremetal,fs,op-conv-any; do
     step "cargo clippy --features $f" cargo clippy --lib --no-default-features --features "$f" -- -D warnings &&
         passed=$((passed + 1))
 done

@@ -17,8 +17,10 @@ use crate::error::{err, Error, ErrorCode};
 pub enum Part {
     /// Conv of any geometry (direct), pooled or not; the x86-64 AVX2 kernel.
     ConvAny,
-    /// 3x3 stride-1 Conv in 2x2 output blocks (pooled 2x2 or not; the Cortex-M assembly).
+    /// 3x3 stride-1 Conv in 2x2 output blocks (the Cortex-M assembly).
     Conv3x3,
+    /// 3x3 stride-1 Conv with a 2x2 stride-2 pooling, each pooling window one 2x2 block.
+    Conv3x3Pool,
     /// MaxPool and AveragePool.
     PoolWindow,
     /// GlobalAveragePool and GlobalMaxPool.
@@ -61,6 +63,8 @@ pub const CONV_ANY: bool = cfg!(feature = "op-conv-any");
 /// See [`CONV_ANY`].
 pub const CONV_3X3: bool = cfg!(feature = "op-conv-3x3");
 /// See [`CONV_ANY`].
+pub const CONV_3X3POOL: bool = cfg!(feature = "op-conv-3x3pool");
+/// See [`CONV_ANY`].
 pub const POOL_WINDOW: bool = cfg!(feature = "op-pool-window");
 /// See [`CONV_ANY`].
 pub const POOL_GLOBAL: bool = cfg!(feature = "op-pool-global");
@@ -99,11 +103,13 @@ pub const LAYOUT_SLICE: bool = cfg!(feature = "op-layout-slice");
 /// the menuconfig option `RTONNX_OP_` + the name in capitals with `_` for `-`; the family is
 /// the name up to its first `-`), whether this build has it, and the message of a load that
 /// needs it in a build without it.
-const TABLE: [(Part, &str, bool, &str); 19] = [
+const TABLE: [(Part, &str, bool, &str); 20] = [
     (Part::ConvAny, "conv-any", CONV_ANY,
         "convolutions left out: enable RTONNX_OP_CONV_ANY (cargo feature op-conv-any)"),
     (Part::Conv3x3, "conv-3x3", CONV_3X3,
         "3x3 convolutions left out: enable RTONNX_OP_CONV_3X3 (cargo feature op-conv-3x3)"),
+    (Part::Conv3x3Pool, "conv-3x3pool", CONV_3X3POOL,
+        "pooled 3x3 convolutions left out: enable RTONNX_OP_CONV_3X3POOL (cargo feature op-conv-3x3pool)"),
     (Part::PoolWindow, "pool-window", POOL_WINDOW,
         "pooling left out: enable RTONNX_OP_POOL_WINDOW (cargo feature op-pool-window)"),
     (Part::PoolGlobal, "pool-global", POOL_GLOBAL,
@@ -142,9 +148,10 @@ const TABLE: [(Part, &str, bool, &str); 19] = [
 
 impl Part {
     /// Every part, in declaration order.
-    pub const ALL: [Part; 19] = [
+    pub const ALL: [Part; 20] = [
         Part::ConvAny,
         Part::Conv3x3,
+        Part::Conv3x3Pool,
         Part::PoolWindow,
         Part::PoolGlobal,
         Part::DenseLayer,

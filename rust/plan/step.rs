@@ -147,7 +147,7 @@ pub enum Kernel {
         /// MaxPool (else AveragePool).
         max: bool,
         /// Chosen by the compiler: the 3x3 blocks, each pooling window one 2x2 block
-        /// (`ops::fused::conv3x3_pool2x2`, part `conv-3x3`), or plane by plane
+        /// (`ops::fused::conv3x3_pool2x2`, part `conv-3x3pool`), or plane by plane
         /// (`ops::fused::conv_then_pool`, part `conv-any`).
         blocks: bool,
     },
@@ -366,7 +366,11 @@ impl Step {
     pub fn execute(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
         // Each way takes the step, the arena and the weights alone (arguments in registers).
         match &self.kernel {
-            #[cfg(any(feature = "op-conv-any", feature = "op-conv-3x3"))]
+            #[cfg(any(
+                feature = "op-conv-any",
+                feature = "op-conv-3x3",
+                feature = "op-conv-3x3pool"
+            ))]
             Kernel::ConvPool { .. } | Kernel::ConvBlocks { .. } => {
                 self.execute_with_scratch(arena, weights)
             }
@@ -568,7 +572,11 @@ impl Step {
     /// ConvPool and ConvBlocks write two arena ranges (their scratch and their output): split
     /// the arena around both, then read x (and any arena-held weights) from the untouched
     /// parts.
-    #[cfg(any(feature = "op-conv-any", feature = "op-conv-3x3"))]
+    #[cfg(any(
+        feature = "op-conv-any",
+        feature = "op-conv-3x3",
+        feature = "op-conv-3x3pool"
+    ))]
     #[inline(never)]
     fn execute_with_scratch(&self, arena: &mut [f32], weights: &Weights<'_>) -> FaultResult<()> {
         let Some((out_off, out_len)) = self.out_range()? else {
@@ -661,7 +669,7 @@ impl Step {
         // The blocked kernels decline only operands a checked plan does not have; then the
         // general kernel, where the build has it.
         let done = match pool {
-            #[cfg(feature = "op-conv-3x3")]
+            #[cfg(feature = "op-conv-3x3pool")]
             Some((pool, max, true)) => {
                 ops::fused::conv3x3_pool2x2(p, act, pool, max, x, w, bias, scratch, y)
             }

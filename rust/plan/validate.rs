@@ -289,7 +289,7 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
         }
         Kernel::ConvPool {
             p, pool, blocks, ..
-        } if (!*blocks && parts::CONV_ANY) || (*blocks && parts::CONV_3X3) => {
+        } if (!*blocks && parts::CONV_ANY) || (*blocks && parts::CONV_3X3POOL) => {
             let (x, w, _) = conv_geometry(p)?;
             pool_geometry(pool)?;
             if pool.batch != 1 || pool.channels != 1 || pool.in_h != p.out_h || pool.in_w != p.out_w

@@ -352,21 +352,21 @@ def test_build_parts_map_to_cargo_features():
         'rtthread,fs,onnx,op-conv,op-dense,op-softmax,op-layout'
     # With the parts (what `rtonnx compile --kconfig` prints for keras2onnx mnist-sm), only
     # the parts that are on; a part under a family that is off does not count.
-    kernels = dict(parts, RTONNX_HAS_KERNEL_PARTS=1, RTONNX_OP_CONV_3X3=1,
+    kernels = dict(parts, RTONNX_HAS_KERNEL_PARTS=1, RTONNX_OP_CONV_3X3POOL=1,
                    RTONNX_OP_DENSE_LAYER=1, RTONNX_OP_SOFTMAX_PLAIN=1,
                    RTONNX_OP_LAYOUT_TRANSPOSE=1, RTONNX_OP_POOL_WINDOW=1,
                    RTONNX_OP_ACTIVATION=1)
     bsp, out, stopped = run_captured(Bsp(options=kernels))
     assert stopped is None, out
     cmd, _ = bsp.cargo_command()
-    assert cmd[cmd.index('--features') + 1] == ('rtthread,fs,op-conv-3x3,op-dense-layer,'
+    assert cmd[cmd.index('--features') + 1] == ('rtthread,fs,op-conv-3x3pool,op-dense-layer,'
                                                'op-activation,op-softmax-plain,op-layout-transpose')
 
 
 def test_every_operator_family_has_a_menuconfig_option_on_by_default():
     families = load_functions()['op_families']()
     names = [name for name, _ in families]
-    assert len(families) >= 9 and ('conv', ['any', '3x3']) in families
+    assert len(families) >= 9 and ('conv', ['any', '3x3', '3x3pool']) in families
     with open(os.path.join(REPO, 'Kconfig')) as f:
         kconfig = f.read()
     options = ['RTONNX_OP_' + name.upper() for name in names]

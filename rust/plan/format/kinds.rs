@@ -35,7 +35,8 @@ pub(super) const K_LOG_SOFTMAX: u32 = 25;
 pub(crate) const fn part_of_kind(kind: u32) -> Option<Part> {
     Some(match kind {
         K_CONV | K_CONV_POOL | K_CONV_X86 => Part::ConvAny,
-        K_CONV_BLOCKS | K_CONV_POOL_BLOCKS => Part::Conv3x3,
+        K_CONV_BLOCKS => Part::Conv3x3,
+        K_CONV_POOL_BLOCKS => Part::Conv3x3Pool,
         K_MAX_POOL | K_AVG_POOL => Part::PoolWindow,
         K_GLOBAL_AVG_POOL | K_GLOBAL_MAX_POOL => Part::PoolGlobal,
         K_ACTIVATION => Part::Activation,
@@ -433,7 +434,7 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
         },
         K_CONV_POOL | K_CONV_POOL_BLOCKS
             if (kind == K_CONV_POOL && parts::CONV_ANY)
-                || (kind == K_CONV_POOL_BLOCKS && parts::CONV_3X3) =>
+                || (kind == K_CONV_POOL_BLOCKS && parts::CONV_3X3POOL) =>
         {
             Kernel::ConvPool {
                 p: get_conv(r)?,
@@ -453,7 +454,7 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
                     act,
                     pool,
                     max: r.bool()?,
-                    blocks: parts::CONV_3X3 && crate::ops::fused::blocks_apply(&p, &pool),
+                    blocks: parts::CONV_3X3POOL && crate::ops::fused::blocks_apply(&p, &pool),
                 }
             } else {
                 Kernel::Conv { p, act }
