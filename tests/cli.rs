@@ -119,6 +119,7 @@ fn compile_prints_the_device_build_a_plan_needs() {
         "SOFTMAX_LOG",
         "REDUCE",
         "NORMALIZATION",
+        "QUANT",
         "LAYOUT_CONCAT",
         "LAYOUT_PAD",
         "LAYOUT_GATHER",

@@ -3,7 +3,8 @@
 //!
 //! Cases come from `tools/conformance/gen_node_tests.py` (directory from
 //! `RTONNX_CONFORMANCE_DIR`, default `target/onnx-node-tests`). A case is *skipped* when the
-//! model is refused with an "unsupported" code or its inputs/outputs are not float32; it
+//! model is refused with an "unsupported" code or its inputs/outputs are not float32 (or
+//! int8/uint8, given and compared as float32 values carrying the integers); it
 //! *fails* on any other error or a wrong number. Known failures are listed with their reason
 //! in `tests/conformance_known_failures.txt`; an unlisted failure, or a listed case that now
 //! passes, fails the test.
@@ -18,10 +19,25 @@ fn read_tensor(path: &Path) -> Result<Vec<f32>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut t = TensorDesc::default();
     merge_tensor(&mut t, &bytes).map_err(|e| e.to_string())?;
+    let n: usize = t.dims.iter().map(|d| d as usize).product();
+    // 8-bit integer tensors (quantized models') are exchanged as float32 values carrying the
+    // integers.
+    if t.data_type == data_type::INT8 || t.data_type == data_type::UINT8 {
+        let v: Vec<f32> = match t.raw_data {
+            Some(raw) if t.data_type == data_type::INT8 => {
+                raw.iter().map(|&b| f32::from(b as i8)).collect()
+            }
+            Some(raw) => raw.iter().map(|&b| f32::from(b)).collect(),
+            None => t.int32_data.iter().map(|&v| v as f32).collect(),
+        };
+        if v.len() != n {
+            return Err("tensor data size".into());
+        }
+        return Ok(v);
+    }
     if t.data_type != data_type::FLOAT {
         return Err("non-float32 tensor".into());
     }
-    let n: usize = t.dims.iter().map(|d| d as usize).product();
     let v: Vec<f32> = if let Some(raw) = t.raw_data {
         raw.chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))

@@ -88,6 +88,8 @@ const OPS: &[&str] = &[
     "Constant",
     "ConstantOfShape",
     "Cast",
+    "QuantizeLinear",
+    "DequantizeLinear",
     // not implemented
     "ConvTranspose",
     "Resize",
@@ -118,6 +120,8 @@ const ATTR_NAMES: &[&str] = &[
     "ceil_mode",
     "count_include_pad",
     "storage_order",
+    "block_size",
+    "output_dtype",
     "min",
     "max",
     "value",

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::{lower_layout, lower_math, lower_nn, push, Ctx, In, ValueKind};
+use super::{lower_layout, lower_math, lower_nn, lower_quant, push, Ctx, In, ValueKind};
 use crate::compile::ConstData;
 use crate::decode::model::Node;
 use crate::error::{err, ErrorCode, Result};
@@ -120,6 +120,27 @@ pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &Node<'_, '_>) -> Result<()> {
     }
     let first_step = cx.steps.len();
     let first_buffer = cx.buffers.len();
+    // 8-bit integer tensors at run time (float32 carrying the integers) are read only by
+    // the operators that move values without computing on them, and those give 8-bit
+    // tensors again.
+    // (A QuantizeLinear's zero point is 8-bit: its data input is the one that counts.)
+    let data_inputs = match node.op_type {
+        "QuantizeLinear" => ins.ids().get(..1).unwrap_or(&[]),
+        _ => ins.ids(),
+    };
+    let integers = data_inputs.iter().flatten().find(|i| {
+        matches!(
+            cx.values.get(i.id).map(|v| v.kind),
+            Some(ValueKind::Runtime(_))
+        ) && lower_quant::is_8bit(cx.elem_of(**i))
+    });
+    let integers = integers.map(|&i| cx.elem_of(i));
+    if integers.is_some() && !lower_quant::moves_integers(node.op_type) {
+        return Err(err(
+            ErrorCode::UnsupportedDataType,
+            "an int8/uint8 tensor read by an operator that computes on floats (dequantize it first)",
+        ));
+    }
 
     match node.op_type {
         "Conv" => lower_nn::conv(cx, node, &ins)?,
@@ -160,11 +181,20 @@ pub(crate) fn lower_node(cx: &mut Ctx<'_>, node: &Node<'_, '_>) -> Result<()> {
         "Constant" => lower_layout::constant(cx, node)?,
         "ConstantOfShape" => lower_layout::constant_of_shape(cx, node, &ins)?,
         "Cast" => lower_layout::cast(cx, node, &ins)?,
+        "QuantizeLinear" => lower_quant::quantize_linear(cx, node, &ins, true)?,
+        "DequantizeLinear" => lower_quant::quantize_linear(cx, node, &ins, false)?,
         other => {
             return Err(err(ErrorCode::UnsupportedOperator, "").with_name(other));
         }
     }
 
+    if let (Some(elem), Some(out), false) = (
+        integers,
+        output(cx, node, 0),
+        node.op_type == "DequantizeLinear",
+    ) {
+        cx.set_elem(out, elem);
+    }
     if all_const && cx.steps.len() > first_step {
         fold_steps(cx, first_step, first_buffer)?;
     }

@@ -542,10 +542,11 @@ fn fuse_into_conv(
         ..*pool
     };
     let scratch = cx.buffers.len();
+    let (scratch_len, blocks) = crate::ops::fused::pooled_layout(&p, &one_plane);
     push(
         &mut cx.buffers,
         super::Buffer {
-            len: crate::ops::fused::scratch_len(&p, &one_plane),
+            len: scratch_len,
             producer: Some(step),
             value: usize::MAX,
         },
@@ -556,7 +557,7 @@ fn fuse_into_conv(
             act,
             pool: one_plane,
             max,
-            blocks: crate::ops::fused::blocks_apply(&p, &one_plane),
+            blocks,
         };
         push(&mut s.inputs, Loc::Buf(scratch))?;
     }

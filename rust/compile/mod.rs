@@ -14,6 +14,7 @@ mod lower;
 mod lower_layout;
 mod lower_math;
 mod lower_nn;
+mod lower_quant;
 mod tensor;
 
 use alloc::string::String;
@@ -93,6 +94,10 @@ pub(crate) struct Ctx<'a> {
     pub values: Vec<Value>,
     /// Number of node inputs and graph outputs reading each value.
     pub uses: Vec<usize>,
+    /// The ONNX element type of each value where it matters and is known (0: not recorded):
+    /// initializers, graph inputs, QuantizeLinear outputs and their views. An 8-bit integer
+    /// tensor at run time is a float32 tensor carrying the integers (`ops::quant`).
+    pub elem: Vec<i32>,
     pub is_output: Vec<bool>,
     pub consts: Vec<ConstData<'a>>,
     pub buffers: Vec<Buffer>,
@@ -282,7 +287,22 @@ impl<'a> Ctx<'a> {
                 "reshape changes the element count",
             ));
         }
-        self.set(out, Value { shape, dtype, kind })
+        self.set(out, Value { shape, dtype, kind })?;
+        let elem = self.elem_of(of);
+        self.set_elem(out, elem);
+        Ok(())
+    }
+
+    /// The recorded ONNX element type of a value (0 when not recorded).
+    pub(crate) fn elem_of(&self, v: In) -> i32 {
+        self.elem.get(v.id).copied().unwrap_or(0)
+    }
+
+    /// Records the ONNX element type of value `id`.
+    pub(crate) fn set_elem(&mut self, id: usize, elem: i32) {
+        if let Some(e) = self.elem.get_mut(id) {
+            *e = elem;
+        }
     }
 
     /// Like [`Ctx::alias`] for an operator fused into the step that produced `of`: `of` had
@@ -457,6 +477,9 @@ pub(crate) fn compile<'a>(
     let mut is_output = Vec::new();
     is_output.try_reserve_exact(count)?;
     is_output.resize(count, false);
+    let mut elem = Vec::new();
+    elem.try_reserve_exact(count)?;
+    elem.resize(count, 0i32);
     for &id in input_ids.iter().filter(|&&id| id != graph::NO_ID) {
         if let Some(u) = uses.get_mut(id as usize) {
             *u += 1;
@@ -481,6 +504,7 @@ pub(crate) fn compile<'a>(
         values,
         uses,
         is_output,
+        elem,
         consts: Vec::new(),
         buffers: Vec::new(),
         steps: Vec::new(),
@@ -512,6 +536,7 @@ pub(crate) fn compile<'a>(
             dtype,
             kind: ValueKind::Const(c),
         };
+        cx.set_elem(id, t.data_type);
         push(&mut initializer_ids, (t.name, id, c))?;
     }
 
@@ -544,6 +569,7 @@ pub(crate) fn compile<'a>(
                 kind: ValueKind::Runtime(buf),
             };
         }
+        cx.set_elem(id, vi.elem_type);
         push(&mut inputs, (string_of(vi.name)?, shape, buf))?;
     }
 
@@ -593,9 +619,13 @@ pub(crate) fn compile<'a>(
         }
         // The declared type (when the file gives one) must be what the graph computes: a
         // caller reading the declaration would otherwise misread the output buffer.
+        // An 8-bit integer output (a QuantizeLinear's) is the float32 tensor carrying the
+        // integers.
         let declared_float =
             o.elem_type == 0 || o.elem_type == crate::decode::model::data_type::FLOAT;
-        if o.is_other_type || !declared_float {
+        let declared_as_computed = declared_float
+            || (lower_quant::is_8bit(o.elem_type) && cx.elem.get(id) == Some(&o.elem_type));
+        if o.is_other_type || !declared_as_computed {
             return Err(err(
                 ErrorCode::UnsupportedDataType,
                 "graph output is declared with another type than the float32 the graph computes",
@@ -652,10 +682,15 @@ fn input_shape(vi: &crate::decode::model::ValueInfoDesc<'_>) -> Result<Vec<usize
     if vi.is_other_type || !vi.is_tensor {
         return Err(err(ErrorCode::UnsupportedDataType, "input is not a tensor").with_name(vi.name));
     }
-    if vi.elem_type != crate::decode::model::data_type::FLOAT {
-        return Err(
-            err(ErrorCode::UnsupportedDataType, "inputs must be float32").with_name(vi.name),
-        );
+    // 8-bit integer inputs (of quantized models) are given as float32 values carrying the
+    // integers.
+    if vi.elem_type != crate::decode::model::data_type::FLOAT && !lower_quant::is_8bit(vi.elem_type)
+    {
+        return Err(err(
+            ErrorCode::UnsupportedDataType,
+            "inputs must be float32 (or int8/uint8, given as float32 values)",
+        )
+        .with_name(vi.name));
     }
     let dims = vi
         .shape

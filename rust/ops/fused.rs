@@ -201,13 +201,15 @@ fn pool_blocks(
 }
 
 /// Length of the `scratch` argument of [`conv_pool2d`] for this geometry (`pool` pools one
-/// plane): one conv plane, or the padded input rows of the 3x3 fast path when those are more
-/// but still leave the fused step smaller than the conv output it replaces (with a scratch
-/// of one plane, [`conv_pool2d`] computes plane by plane instead).
-pub fn scratch_len(p: &Conv2d, pool: &Pool2d) -> usize {
+/// plane), and whether [`conv3x3_pool2x2`] runs it with that scratch (and slices of their
+/// lengths): the compiler's choice between it and [`conv_then_pool`], checked again when a
+/// plan is read. The scratch is one conv plane, or the padded input rows of the 3x3 blocks
+/// when those are more but still leave the fused step smaller than the conv output it
+/// replaces (with a scratch of one plane, the step computes plane by plane instead).
+pub fn pooled_layout(p: &Conv2d, pool: &Pool2d) -> (usize, bool) {
     let plane = p.out_h.saturating_mul(p.out_w);
     if !fast_path_applies(p, pool) || !conv3x3_blocks_apply(p, pool.out_h, pool.out_w) {
-        return plane;
+        return (plane, false);
     }
     // The block kernel never falls back to the plane path for a geometry it applies to (the
     // compiler passes operands of the right lengths), so its row ring is all it needs. A ring
@@ -218,18 +220,20 @@ pub fn scratch_len(p: &Conv2d, pool: &Pool2d) -> usize {
     let planes = p.batch.saturating_mul(p.out_channels);
     let pooled = planes.saturating_mul(pool.out_h.saturating_mul(pool.out_w));
     if ring <= plane || ring.saturating_add(pooled) < planes.saturating_mul(plane) {
-        ring
+        (ring, true)
     } else {
-        plane
+        (plane, false)
     }
 }
 
-/// Whether [`conv3x3_pool2x2`] runs this geometry with a scratch of [`scratch_len`] (and
-/// slices of their lengths): the compiler's choice between it and [`conv_then_pool`].
+/// The scratch length of [`pooled_layout`].
+pub fn scratch_len(p: &Conv2d, pool: &Pool2d) -> usize {
+    pooled_layout(p, pool).0
+}
+
+/// Whether the blocks run this geometry: see [`pooled_layout`].
 pub fn blocks_apply(p: &Conv2d, pool: &Pool2d) -> bool {
-    fast_path_applies(p, pool)
-        && conv3x3_blocks_apply(p, pool.out_h, pool.out_w)
-        && scratch_len(p, pool) >= conv3x3_ring_len(p, pool.out_w)
+    pooled_layout(p, pool).1
 }
 
 /// Whether [`conv3x3_pool2x2`] handles this geometry (slice lengths aside).

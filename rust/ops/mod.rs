@@ -59,6 +59,7 @@ pub mod matmul;
 pub(crate) mod matmul_arm;
 pub mod normalization;
 pub mod pool;
+pub mod quant;
 pub mod reduce;
 pub mod softmax;
 pub mod unary;

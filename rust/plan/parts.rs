@@ -45,6 +45,9 @@ pub enum Part {
     Reduce,
     /// BatchNormalization that could not be folded into a convolution.
     Normalization,
+    /// QuantizeLinear and DequantizeLinear at run time (on float32 tensors carrying the
+    /// integers).
+    Quant,
     /// Transpose.
     LayoutTranspose,
     /// Concat.
@@ -89,6 +92,8 @@ pub const REDUCE: bool = cfg!(feature = "op-reduce");
 /// See [`CONV_ANY`].
 pub const NORMALIZATION: bool = cfg!(feature = "op-normalization");
 /// See [`CONV_ANY`].
+pub const QUANT: bool = cfg!(feature = "op-quant");
+/// See [`CONV_ANY`].
 pub const LAYOUT_TRANSPOSE: bool = cfg!(feature = "op-layout-transpose");
 /// See [`CONV_ANY`].
 pub const LAYOUT_CONCAT: bool = cfg!(feature = "op-layout-concat");
@@ -103,7 +108,7 @@ pub const LAYOUT_SLICE: bool = cfg!(feature = "op-layout-slice");
 /// the menuconfig option `RTONNX_OP_` + the name in capitals with `_` for `-`; the family is
 /// the name up to its first `-`), whether this build has it, and the message of a load that
 /// needs it in a build without it.
-const TABLE: [(Part, &str, bool, &str); 20] = [
+const TABLE: [(Part, &str, bool, &str); 21] = [
     (Part::ConvAny, "conv-any", CONV_ANY,
         "convolutions left out: enable RTONNX_OP_CONV_ANY (cargo feature op-conv-any)"),
     (Part::Conv3x3, "conv-3x3", CONV_3X3,
@@ -134,6 +139,8 @@ const TABLE: [(Part, &str, bool, &str); 20] = [
         "reductions left out: enable RTONNX_OP_REDUCE (cargo feature op-reduce)"),
     (Part::Normalization, "normalization", NORMALIZATION,
         "BatchNormalization left out: enable RTONNX_OP_NORMALIZATION (cargo feature op-normalization)"),
+    (Part::Quant, "quant", QUANT,
+        "QuantizeLinear/DequantizeLinear left out: enable RTONNX_OP_QUANT (cargo feature op-quant)"),
     (Part::LayoutTranspose, "layout-transpose", LAYOUT_TRANSPOSE,
         "Transpose left out: enable RTONNX_OP_LAYOUT_TRANSPOSE (cargo feature op-layout-transpose)"),
     (Part::LayoutConcat, "layout-concat", LAYOUT_CONCAT,
@@ -148,7 +155,7 @@ const TABLE: [(Part, &str, bool, &str); 20] = [
 
 impl Part {
     /// Every part, in declaration order.
-    pub const ALL: [Part; 20] = [
+    pub const ALL: [Part; 21] = [
         Part::ConvAny,
         Part::Conv3x3,
         Part::Conv3x3Pool,
@@ -164,6 +171,7 @@ impl Part {
         Part::SoftmaxLog,
         Part::Reduce,
         Part::Normalization,
+        Part::Quant,
         Part::LayoutTranspose,
         Part::LayoutConcat,
         Part::LayoutPad,

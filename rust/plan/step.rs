@@ -233,6 +233,14 @@ pub enum Kernel {
         /// Broadcast geometry.
         bc: Broadcast,
     },
+    /// QuantizeLinear (`quantize`) or DequantizeLinear over float32 tensors carrying the
+    /// integers (`ops::quant`). Inputs: x, scale, optional zero point.
+    Quant {
+        /// Geometry and saturation.
+        q: crate::ops::quant::Quant,
+        /// Quantize (else dequantize).
+        quantize: bool,
+    },
     /// Inference batch normalisation `x*scale[c] + shift[c]`. Inputs: x, scale, shift.
     BatchNorm {
         /// Batch size.
@@ -489,6 +497,15 @@ impl Step {
             Kernel::MatMul(p) => ops::matmul::batched_matmul(p, input(0)?, input(1)?, y),
             #[cfg(feature = "op-math-binary")]
             Kernel::Binary { op, bc } => ops::binary::binary(*op, bc, input(0)?, input(1)?, y),
+            #[cfg(feature = "op-quant")]
+            Kernel::Quant { q, quantize } => {
+                let (x, scale, zero) = (input(0)?, input(1)?, optional(2)?);
+                if *quantize {
+                    ops::quant::quantize(q, x, scale, zero, y)
+                } else {
+                    ops::quant::dequantize(q, x, scale, zero, y)
+                }
+            }
             #[cfg(feature = "op-normalization")]
             Kernel::BatchNorm {
                 batch,

@@ -296,11 +296,12 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             {
                 return Err(bad("plan: pooled conv geometry"));
             }
-            if *blocks && !fused::blocks_apply(p, pool) {
+            let (scratch, blocks_fit) = fused::pooled_layout(p, pool);
+            if *blocks && !blocks_fit {
                 return Err(bad("plan: pooled 3x3 conv geometry"));
             }
             same(product(&[p.batch, p.out_channels, pool.out_h, pool.out_w])?)?;
-            let s = Some(fused::scratch_len(p, pool));
+            let s = Some(scratch);
             let b = Some(p.out_channels);
             match step.inputs.len() {
                 3 => expect(step, lens, &[3], &[Some(x), Some(w), s]),
@@ -385,6 +386,16 @@ fn check_kernel(step: &Step, lens: &[usize; 8], y: usize) -> Result<()> {
             same(product(&[*batch, *channels, *plane])?)?;
             let c = Some(*channels);
             expect(step, lens, &[3], &[Some(y), c, c])
+        }
+        Kernel::Quant { q, quantize } if parts::QUANT => {
+            let n = q.len().ok_or_else(|| bad("plan: quantize geometry"))?;
+            // Saturation bounds of an 8-bit type (read only when quantizing).
+            if *quantize && !(q.lo.is_finite() && q.hi.is_finite() && q.lo <= q.hi) {
+                return Err(bad("plan: quantize bounds"));
+            }
+            same(n)?;
+            let c = Some(q.channels);
+            expect(step, lens, &[2, 3], &[Some(n), c, c])
         }
         Kernel::Transpose { shape, perm } if parts::LAYOUT_TRANSPOSE => {
             let (s, p) = (shape.as_slice(), perm.as_slice());

@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 mod compile;
+mod tensor_io;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rtonnx::mnist::{self, MnistSet};
 use rtonnx::Model;
@@ -64,6 +65,14 @@ enum Command {
         /// Index of the test image.
         #[arg(long, default_value_t = 0)]
         index: usize,
+        /// Run any model on these inputs instead of an MNIST digit: one `.npy` file (or raw
+        /// little-endian float32) per graph input, in order, or `NAME=FILE` by input name.
+        #[arg(long = "input", value_name = "[NAME=]FILE")]
+        inputs: Vec<String>,
+        /// With --input: write the outputs here (`.npy`, else raw float32), one per graph
+        /// output in order; without, print them.
+        #[arg(long = "output", value_name = "FILE")]
+        outputs: Vec<PathBuf>,
     },
     /// Accuracy over the MNIST test set.
     Eval {
@@ -192,6 +201,71 @@ fn run(model: &Path, dir: Option<PathBuf>, index: usize) -> Result<(), String> {
         argmax(&y),
         set.labels[index]
     );
+    Ok(())
+}
+
+/// `rtonnx run MODEL --input ...`: any model on the given inputs.
+fn run_tensors(model: &Path, inputs: &[String], outputs: &[PathBuf]) -> Result<(), String> {
+    let mut m = load_model(model)?;
+    let n_in = m.inputs().len();
+    let mut files: Vec<Option<PathBuf>> = vec![None; n_in];
+    for (k, spec) in inputs.iter().enumerate() {
+        let by_name = spec
+            .split_once('=')
+            .and_then(|(name, file)| Some((m.inputs().position(|i| i.name == name)?, file)));
+        let (i, file) = match by_name {
+            Some(found) => found,
+            None if k < n_in => (k, spec.as_str()),
+            None => {
+                return Err(format!(
+                    "the model has {n_in} inputs, {} given",
+                    inputs.len()
+                ))
+            }
+        };
+        match files.get_mut(i) {
+            Some(slot @ None) => *slot = Some(PathBuf::from(file)),
+            _ => return Err(format!("input {i} given twice")),
+        }
+    }
+    let mut values = Vec::with_capacity(n_in);
+    for (i, file) in files.iter().enumerate() {
+        let name = m.input(i).map_or("", |t| t.name).to_string();
+        let file = file
+            .as_ref()
+            .ok_or_else(|| format!("no --input for input {i} ('{name}')"))?;
+        values.push(tensor_io::read_input(file, &m, i)?);
+    }
+    if outputs.len() > m.outputs().len() {
+        return Err(format!(
+            "the model has {} outputs, {} files given",
+            m.outputs().len(),
+            outputs.len()
+        ));
+    }
+    let shapes: Vec<(String, Vec<usize>)> = m
+        .outputs()
+        .map(|o| (o.name.to_string(), o.shape.as_slice().to_vec()))
+        .collect();
+    let mut ys: Vec<Vec<f32>> = shapes
+        .iter()
+        .map(|(_, s)| vec![0.0; s.iter().product()])
+        .collect();
+    let xs: Vec<&[f32]> = values.iter().map(|v| v.as_slice()).collect();
+    let mut ys_mut: Vec<&mut [f32]> = ys.iter_mut().map(|v| v.as_mut_slice()).collect();
+    let t = Instant::now();
+    m.run_many(&xs, &mut ys_mut).map_err(|e| e.to_string())?;
+    let us = t.elapsed().as_secs_f64() * 1e6;
+    for (i, ((name, shape), y)) in shapes.iter().zip(&ys).enumerate() {
+        match outputs.get(i) {
+            Some(path) => {
+                tensor_io::write_output(path, shape, y)?;
+                println!("{name} {shape:?} -> {}", path.display());
+            }
+            None => println!("{name} {shape:?}: {y:?}"),
+        }
+    }
+    println!("{us:.1} us");
     Ok(())
 }
 
@@ -413,6 +487,17 @@ fn main() -> ExitCode {
             model,
             mnist,
             index,
+            inputs,
+            outputs,
+        } if !inputs.is_empty() || !outputs.is_empty() => {
+            let _ = (mnist, index);
+            run_tensors(&model, &inputs, &outputs)
+        }
+        Command::Run {
+            model,
+            mnist,
+            index,
+            ..
         } => run(&model, mnist, index),
         Command::Eval {
             model,

@@ -30,6 +30,8 @@ pub(super) const K_SLICE: u32 = 22;
 pub(super) const K_COPY: u32 = 23;
 pub(super) const K_CONV_POOL_BLOCKS: u32 = 24;
 pub(super) const K_LOG_SOFTMAX: u32 = 25;
+pub(super) const K_QUANTIZE: u32 = 26;
+pub(super) const K_DEQUANTIZE: u32 = 27;
 
 /// The build part of a step kind (`None`: a copy, in every build, or an unknown kind).
 pub(crate) const fn part_of_kind(kind: u32) -> Option<Part> {
@@ -49,6 +51,7 @@ pub(crate) const fn part_of_kind(kind: u32) -> Option<Part> {
         K_GEMM => Part::DenseGemm,
         K_MATMUL => Part::DenseBatched,
         K_BATCH_NORM => Part::Normalization,
+        K_QUANTIZE | K_DEQUANTIZE => Part::Quant,
         K_TRANSPOSE => Part::LayoutTranspose,
         K_CONCAT => Part::LayoutConcat,
         K_PAD => Part::LayoutPad,
@@ -81,6 +84,10 @@ pub(crate) fn kind_of(k: &Kernel) -> u32 {
         Kernel::MatMul(_) => K_MATMUL,
         Kernel::Binary { .. } => K_BINARY,
         Kernel::BatchNorm { .. } => K_BATCH_NORM,
+        Kernel::Quant { quantize: true, .. } => K_QUANTIZE,
+        Kernel::Quant {
+            quantize: false, ..
+        } => K_DEQUANTIZE,
         Kernel::Transpose { .. } => K_TRANSPOSE,
         Kernel::Concat { .. } => K_CONCAT,
         Kernel::Pad { .. } => K_PAD,
@@ -370,6 +377,14 @@ pub(super) fn put_kernel(w: &mut Writer, k: &Kernel) -> Result<()> {
             w.usize(*channels)?;
             w.usize(*plane)
         }
+        // Quantize and dequantize are kinds of their own.
+        Kernel::Quant { q, .. } => {
+            w.usize(q.outer)?;
+            w.usize(q.channels)?;
+            w.usize(q.inner)?;
+            w.f32(q.lo)?;
+            w.f32(q.hi)
+        }
         Kernel::Transpose { shape, perm } => {
             put_dims(w, shape)?;
             put_dims(w, perm)
@@ -549,6 +564,16 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
             batch: r.usize()?,
             channels: r.usize()?,
             plane: r.usize()?,
+        },
+        K_QUANTIZE | K_DEQUANTIZE if parts::QUANT => Kernel::Quant {
+            q: crate::ops::quant::Quant {
+                outer: r.usize()?,
+                channels: r.usize()?,
+                inner: r.usize()?,
+                lo: r.f32()?,
+                hi: r.f32()?,
+            },
+            quantize: kind == K_QUANTIZE,
         },
         K_TRANSPOSE if parts::LAYOUT_TRANSPOSE => Kernel::Transpose {
             shape: r.dims()?,
