@@ -76,7 +76,7 @@ done <<< "$counts"
 
 # The host benchmark script itself (a tiny run: one model, no tract, no callgrind).
 if step "host benchmark script smoke run" "$PY" tools/bench/host_bench.py --no-build --no-tract \
-    --no-callgrind --rounds 1 --iters 5 --warmup 1 --models keras2onnx/mnist-sm \
+    --no-callgrind --rounds 1 --iters 5 --warmup 1 --models keras2onnx/mnist-sm mlperf/ad_toycar \
     --json-out target/host_bench_smoke.json; then passed=$((passed + 1)); fi
 if [ -f tools/c_tests.sh ]; then
     if step "C API tests" bash tools/c_tests.sh; then passed=$((passed + 1)); fi

@@ -3,7 +3,7 @@
 
 Run from anywhere with the project's venv (numpy, onnx, onnxruntime):
 
-    .venv/bin/python tools/bench/host_bench.py                 # all four models, prints tables
+    .venv/bin/python tools/bench/host_bench.py                 # all models, prints tables
     .venv/bin/python tools/bench/host_bench.py --write-readme  # ... and rewrites README.md's block
 
 What it does, per model, in one run:
@@ -68,6 +68,20 @@ MODELS = [
     ("examples/mnist-sm", ROOT / "examples/models/mnist-sm.onnx", "mnist-sm (ours)"),
     ("examples/mnist-cnn", ROOT / "examples/models/mnist-cnn.onnx", "mnist-cnn (ours)"),
 ]
+# The MLPerf Tiny reference models (float compute), each on its own input_0.npy, with the
+# timed runs per round scaled to their cost (the MNIST models take --iters).
+MLPERF = SHARED / "models/mlperf-tiny"
+MLPERF_MODELS = [
+    ("mlperf/ic_resnet8", "ResNet-8 (MLPerf Tiny IC)", 100),
+    ("mlperf/ic_resnet8_large", "ResNet-8 large (MLPerf Tiny IC)", 20),
+    ("mlperf/vww_mbv1_025", "MobileNetV1 0.25 (MLPerf Tiny VWW)", 60),
+    ("mlperf/kws_dscnn_dynquant", "DS-CNN, int8 weights (MLPerf Tiny KWS)", 100),
+    ("mlperf/ad_toycar", "autoencoder (MLPerf Tiny AD)", 300),
+]
+MODELS += [(k, MLPERF / k.split("/", 1)[1] / "model.onnx", label) for k, label, _ in MLPERF_MODELS]
+# Timed runs per round and input file of the models that are not MNIST classifiers.
+ITERS = {k: n for k, _, n in MLPERF_MODELS}
+INPUTS = {k: MLPERF / k.split("/", 1)[1] / "input_0.npy" for k, _, _ in MLPERF_MODELS}
 
 
 def log(*a):
@@ -460,7 +474,9 @@ def render_markdown(res):
         f"onnxruntime {e['onnxruntime']} (Python {e['python']}, CPU provider, 1 intra-op and 1 "
         f"inter-op thread, sequential); tract-onnx {e['tract_onnx'] or '?'}"
         + ("" if e["tract_status"] == "built" else f" ({e['tract_status']})")
-        + ". Input: MNIST t10k image 0, pixel/255, in the model's layout, the same bytes for every engine."
+        + ". Input: MNIST t10k image 0, pixel/255, in the model's layout, for the MNIST models, and"
+        " each MLPerf Tiny model's own `input_0.npy` (fewer runs per round: 20 to 300, by cost); the"
+        " same bytes for every engine."
     )
     out.append("")
     out.append("Median latency of one inference (batch 1, single thread):")
@@ -527,11 +543,17 @@ def write_readme(markdown, begin=BEGIN, end=END):
 def bench_model(key, path, label, args, tract_bin, x784, tmp):
     import numpy as np
 
-    # The input in the model's layout (single channel: NCHW and NHWC hold the same order).
+    # The input in the model's layout (single channel: NCHW and NHWC hold the same order), or
+    # the model's own input file.
     sess_shape = concrete_shape(ort_session(str(path)).get_inputs()[0].shape)
-    if int(np.prod(sess_shape)) != x784.size:
+    if key in INPUTS:
+        x = np.load(INPUTS[key]).astype(np.float32).reshape(sess_shape)
+    elif int(np.prod(sess_shape)) != x784.size:
         raise SystemExit(f"{path}: input {sess_shape} does not hold one 28x28 image")
-    x = x784.reshape(sess_shape)
+    else:
+        x = x784.reshape(sess_shape)
+    iters = min(args.iters, ITERS.get(key, args.iters))
+    warmup = min(args.warmup, max(1, iters // 10))
     xfile = Path(tmp) / (key.replace("/", "_") + ".f32")
     xfile.write_bytes(x.astype("<f4").tobytes())
 
@@ -543,13 +565,14 @@ def bench_model(key, path, label, args, tract_bin, x784, tmp):
         tr = Tract(tract_bin, path, xfile, sess_shape)
         all_engines.append(tr)
 
-    log(f"{label}: {args.rounds} rounds x {args.iters} runs per engine ...")
+    log(f"{label}: {args.rounds} rounds x {iters} runs per engine ...")
     for rnd in range(args.rounds):
         k = rnd % len(all_engines)
         for eng in all_engines[k:] + all_engines[:k]:
-            eng.round(args.iters, args.warmup)
+            eng.round(iters, warmup)
 
-    res = {"key": key, "label": label, "model": rel(path), "input_shape": sess_shape, "macs": rt.macs}
+    res = {"key": key, "label": label, "model": rel(path), "input_shape": sess_shape, "macs": rt.macs,
+           "iters": iters, "input": rel(INPUTS[key]) if key in INPUTS else "MNIST t10k image 0"}
     res["rtonnx"] = summary(rt)
     for eng in engines:
         res[eng.name] = summary(eng)
@@ -607,7 +630,7 @@ TRACT_STATUS = "not run"
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", nargs="*", help="model keys or paths (default: all four)")
+    ap.add_argument("--models", nargs="*", help="model keys or paths (default: all)")
     ap.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     ap.add_argument("--iters", type=int, default=1000, help="timed runs per engine per round (default 1000)")
     ap.add_argument("--warmup", type=int, default=100, help="untimed runs per engine per round (default 100)")
@@ -673,7 +696,7 @@ def main(argv=None):
             "iters": args.iters,
             "warmup": args.warmup,
             "callgrind_k": list(args.callgrind_k) if args.callgrind else None,
-            "input": "MNIST t10k image 0, pixel/255",
+            "input": "MNIST t10k image 0, pixel/255 (MNIST models); input_0.npy (MLPerf Tiny models)",
             "note": "wall-clock medians on a shared, noisy 2-core machine; callgrind counts are exact",
         },
         "models": [],
