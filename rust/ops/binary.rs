@@ -257,6 +257,17 @@ fn row<T: Element, F: Fn(T, T) -> T>(
     f: &F,
 ) {
     match a {
+        // Contiguous operands (same shapes, the common case): a loop the compiler vectorises.
+        None if sb == 1 => {
+            for (o, &q) in y.iter_mut().zip(b) {
+                *o = f(*o, q);
+            }
+        }
+        Some(a) if sa == 1 && sb == 1 => {
+            for ((o, &p), &q) in y.iter_mut().zip(a).zip(b) {
+                *o = f(p, q);
+            }
+        }
         None => {
             for (i, o) in y.iter_mut().enumerate() {
                 let Some(&q) = b.get(i.wrapping_mul(sb)) else {
