@@ -30,6 +30,8 @@ mod fallible;
 pub mod load;
 #[cfg(feature = "cli")]
 pub mod mnist;
+#[cfg(feature = "npy")]
+pub mod npy;
 pub mod ops;
 pub mod plan;
 pub mod platform;

@@ -192,3 +192,74 @@ fn a_plan_for_the_board_runs_in_the_host_tools() {
     assert!(acc(&plan_out).is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `rtonnx run MODEL --input X.npy --output Y.npy` on a model that is not an MNIST
+/// classifier (MLPerf Tiny's int8 keyword spotter with float IO): the output file holds what
+/// onnxruntime gives; inputs of another shape, and .npy files that are not what they claim,
+/// are refused with a message, not a crash or a huge allocation.
+#[test]
+fn run_reads_and_writes_numpy_files() {
+    let d = support::shared_dir().join("models/mlperf-tiny/kws_dscnn_int8_floatio");
+    let dir = std::env::temp_dir().join(format!("rtonnx-cli-npy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, x) = (d.join("model.onnx"), d.join("input_0.npy"));
+    let y = dir.join("y.npy");
+    let (code, out, err) = rtonnx(&[
+        "run",
+        model.to_str().unwrap(),
+        "--input",
+        x.to_str().unwrap(),
+        "--output",
+        y.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let read = |p: &std::path::Path| {
+        let b = std::fs::read(p).unwrap();
+        let f = npyz::NpyFile::new(&b[..]).unwrap();
+        let shape = f.shape().to_vec();
+        (shape, f.into_vec::<f32>().unwrap())
+    };
+    let ((shape, got), (want_shape, want)) = (read(&y), read(&d.join("output_0.npy")));
+    assert_eq!(shape, want_shape);
+    // Bit-exact with onnxruntime's reference on this full-integer model (tests/mlperf.rs).
+    assert_eq!(got, want);
+    // By input name, printed instead of written.
+    let named = format!("input_1={}", x.display());
+    let (code, out, _) = rtonnx(&["run", model.to_str().unwrap(), "--input", &named]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[1, 12]"), "{out}");
+    // Another model's input: the shapes are named.
+    let other = support::shared_dir().join("models/mlperf-tiny/ad_toycar/input_0.npy");
+    let (code, _, err) = rtonnx(&[
+        "run",
+        model.to_str().unwrap(),
+        "--input",
+        other.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("has shape [1, 49, 10, 1], the array has shape [1, 640]"),
+        "{err}"
+    );
+    // A header that claims more data than the file holds, and a cut file.
+    let mut huge = std::fs::read(&x).unwrap();
+    let text = String::from_utf8_lossy(&huge[..128]).into_owned();
+    let claimed = text.replacen("(1, 49, 10, 1)", "(1, 49, 10, 9)", 1);
+    huge[..128].copy_from_slice(&claimed.as_bytes()[..128]);
+    let bad = dir.join("bad.npy");
+    for bytes in [&huge[..], &std::fs::read(&x).unwrap()[..100]] {
+        std::fs::write(&bad, bytes).unwrap();
+        let (code, _, err) = rtonnx(&[
+            "run",
+            model.to_str().unwrap(),
+            "--input",
+            bad.to_str().unwrap(),
+        ]);
+        assert_ne!(code, 0);
+        assert!(
+            err.starts_with("error:") && err.contains("bad.npy"),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -22,19 +22,23 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
-targets=(load_run structured differential plan)
+# The library's targets (fuzz/, no std, as the device builds it) and the host tools' (fuzz/host/).
+targets=(load_run structured differential plan host/npy)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 failed=()
-for t in "${targets[@]}"; do
-    echo "== fuzz $t (${seconds}s)"
+for target in "${targets[@]}"; do
+    t=$(basename "$target")
+    dir=fuzz
+    [ "$target" = "$t" ] || dir="fuzz/$(dirname "$target")"
+    echo "== fuzz $target (${seconds}s)"
     mkdir -p "$work/$t" "$work/artifacts/$t"
     extra=()
     if [ "$t" = load_run ] && [ -d "$root/tests/fuzz_regressions" ]; then
         extra=("$root/tests/fuzz_regressions")
     fi
     # -a: debug assertions and overflow checks, as in the recorded runs (fuzz/README.md).
-    if (cd fuzz && cargo +nightly fuzz run -a "$t" "$work/$t" "$root/fuzz/corpus/$t" \
+    if (cd "$dir" && cargo +nightly fuzz run --fuzz-dir . -a "$t" "$work/$t" "$root/$dir/corpus/$t" \
         "${extra[@]}" -- -max_total_time="$seconds" -timeout=1 -rss_limit_mb=512 \
         -artifact_prefix="$work/artifacts/$t/" -print_final_stats=1) >"$work/$t.log" 2>&1; then
         grep -E "^stat::(number_of_executed_units|average_exec_per_sec)|DONE" "$work/$t.log" || true
@@ -46,7 +50,7 @@ for t in "${targets[@]}"; do
             echo "   reproducer $(basename "$a") (base64): $(base64 -w0 "$a")"
         done
         echo "   FAILED: $t"
-        failed+=("$t")
+        failed+=("$target")
     fi
 done
 if [ "${#failed[@]}" -gt 0 ]; then

@@ -101,8 +101,9 @@ enum Command {
         /// Use MNIST test image 0 from this directory as input (else a fixed pattern).
         #[arg(long)]
         mnist: Option<PathBuf>,
-        /// Read the input tensor from this file instead: little-endian f32 values, as many as
-        /// the model input has (the same bytes can then be fed to other engines).
+        /// Read the input tensor from this file instead: a `.npy` array of the input's shape,
+        /// or little-endian f32 values, as many as the model input has (the same bytes can
+        /// then be fed to other engines).
         #[arg(long, conflicts_with = "mnist")]
         input: Option<PathBuf>,
         /// Print one JSON object instead: the summary, every run's time in microseconds
@@ -369,26 +370,10 @@ fn json_floats(v: &[f32]) -> String {
     format!("[{}]", items.join(","))
 }
 
-fn read_f32_input(path: &Path, len: usize) -> Result<Vec<f32>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if bytes.len() != len * 4 {
-        return Err(format!(
-            "{}: {} bytes, the model input needs {len} f32 values ({} bytes)",
-            path.display(),
-            bytes.len(),
-            len * 4
-        ));
-    }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
-}
-
 fn bench(model: &Path, o: BenchOptions) -> Result<(), String> {
     let mut m = load_model(model)?;
     let x = match (o.input, o.mnist) {
-        (Some(path), _) => read_f32_input(&path, m.input_len())?,
+        (Some(path), _) => tensor_io::read_input(&path, &m, 0)?,
         (None, Some(d)) => input_for(&m, &load_mnist(Some(d))?, 0)?,
         (None, None) => (0..m.input_len())
             .map(|i| ((i * 37) % 256) as f32 / 255.0)
