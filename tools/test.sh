@@ -74,6 +74,12 @@ while read -r p f; do
     failed=$((failed + f))
 done <<< "$counts"
 
+# Models quantized by onnxruntime's quantize_static run as onnxruntime runs them (the release
+# CLI that cargo test built).
+if step "quantize_static models against onnxruntime" "$PY" tools/quant/check_quantize_static.py; then
+    passed=$((passed + 1))
+fi
+
 # The host benchmark script itself (a tiny run: one model, no tract, no callgrind).
 if step "host benchmark script smoke run" "$PY" tools/bench/host_bench.py --no-build --no-tract \
     --no-callgrind --rounds 1 --iters 5 --warmup 1 --models keras2onnx/mnist-sm mlperf/ad_toycar \

@@ -201,7 +201,10 @@ fn geometry(
     let scale_shape = cx.shape(scale)?;
     let channels = numel(scale_shape)?;
     if let Some(z) = zero {
-        if cx.shape(z)? != scale_shape {
+        // A one-element scale and zero point may differ in rank ([1] and [], as
+        // onnxruntime's quantize_static writes them).
+        let z_shape = cx.shape(z)?;
+        if z_shape != scale_shape && !(channels == 1 && numel(z_shape)? == 1) {
             return Err(err(
                 ErrorCode::ShapeMismatch,
                 "zero point and scale differ in shape",
