@@ -257,12 +257,16 @@ fn row<T: Element, F: Fn(T, T) -> T>(
     f: &F,
 ) {
     match a {
-        // Contiguous operands (same shapes, the common case): a loop the compiler vectorises.
+        // Contiguous operands (same shapes, the common case): a loop the compiler vectorises
+        // on the host (15x fewer instructions for ResNet-8's residual Adds). Not on the
+        // devices, which have no vector unit for it: there it was 5 KB more code.
+        #[cfg(target_arch = "x86_64")]
         None if sb == 1 => {
             for (o, &q) in y.iter_mut().zip(b) {
                 *o = f(*o, q);
             }
         }
+        #[cfg(target_arch = "x86_64")]
         Some(a) if sa == 1 && sb == 1 => {
             for ((o, &p), &q) in y.iter_mut().zip(a).zip(b) {
                 *o = f(p, q);
