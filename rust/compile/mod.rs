@@ -97,7 +97,7 @@ pub(crate) struct Ctx<'a> {
     /// The ONNX element type of each value where it matters and is known (0: not recorded):
     /// initializers, graph inputs, QuantizeLinear outputs and their views. An 8-bit integer
     /// tensor at run time is a float32 tensor carrying the integers (`ops::quant`).
-    pub elem: Vec<i32>,
+    pub elem: Vec<u8>,
     pub is_output: Vec<bool>,
     pub consts: Vec<ConstData<'a>>,
     pub buffers: Vec<Buffer>,
@@ -295,13 +295,14 @@ impl<'a> Ctx<'a> {
 
     /// The recorded ONNX element type of a value (0 when not recorded).
     pub(crate) fn elem_of(&self, v: In) -> i32 {
-        self.elem.get(v.id).copied().unwrap_or(0)
+        self.elem.get(v.id).copied().map_or(0, i32::from)
     }
 
     /// Records the ONNX element type of value `id`.
     pub(crate) fn set_elem(&mut self, id: usize, elem: i32) {
+        // ONNX's element types are below 256 (one byte a value); any other is "not recorded".
         if let Some(e) = self.elem.get_mut(id) {
-            *e = elem;
+            *e = u8::try_from(elem).unwrap_or(0);
         }
     }
 
@@ -479,7 +480,7 @@ pub(crate) fn compile<'a>(
     is_output.resize(count, false);
     let mut elem = Vec::new();
     elem.try_reserve_exact(count)?;
-    elem.resize(count, 0i32);
+    elem.resize(count, 0u8);
     for &id in input_ids.iter().filter(|&&id| id != graph::NO_ID) {
         if let Some(u) = uses.get_mut(id as usize) {
             *u += 1;
@@ -624,7 +625,7 @@ pub(crate) fn compile<'a>(
         let declared_float =
             o.elem_type == 0 || o.elem_type == crate::decode::model::data_type::FLOAT;
         let declared_as_computed = declared_float
-            || (lower_quant::is_8bit(o.elem_type) && cx.elem.get(id) == Some(&o.elem_type));
+            || (lower_quant::is_8bit(o.elem_type) && cx.elem_of(In { id }) == o.elem_type);
         if o.is_other_type || !declared_as_computed {
             return Err(err(
                 ErrorCode::UnsupportedDataType,
