@@ -487,7 +487,21 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
         },
         K_ACTIVATION if parts::ACTIVATION => Kernel::Activation(get_act(r)?),
         K_UNARY if parts::MATH_UNARY => Kernel::Unary(get_unary(r)?),
-        K_REDUCE if parts::REDUCE => get_reduce(r)?,
+        K_REDUCE if parts::REDUCE => {
+            let op = from_table(&REDUCE_OPS, r, "plan: unknown reduction")?;
+            let rank = r.rank()?;
+            let shape = r.array(rank)?;
+            let mut reduced = [false; MAX_RANK];
+            for b in reduced.get_mut(..rank).unwrap_or(&mut []) {
+                *b = r.bool()?;
+            }
+            let p = Reduce::new(
+                shape.get(..rank).unwrap_or(&[]),
+                reduced.get(..rank).unwrap_or(&[]),
+            )
+            .ok_or_else(|| malformed("plan: reduction geometry"))?;
+            Kernel::Reduce { op, p }
+        }
         K_SOFTMAX | K_LOG_SOFTMAX
             if (kind == K_SOFTMAX && parts::SOFTMAX_PLAIN)
                 || (kind == K_LOG_SOFTMAX && parts::SOFTMAX_LOG) =>
@@ -505,9 +519,47 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
             n: r.usize()?,
             act: get_act(r)?,
         },
-        K_GEMM if parts::DENSE_GEMM => get_gemm(r)?,
-        K_MATMUL if parts::DENSE_BATCHED => get_matmul(r)?,
-        K_BINARY if parts::MATH_BINARY => get_binary(r)?,
+        K_GEMM if parts::DENSE_GEMM => Kernel::Gemm {
+            p: Gemm {
+                m: r.usize()?,
+                k: r.usize()?,
+                n: r.usize()?,
+                trans_a: r.bool()?,
+                trans_b: r.bool()?,
+                alpha: r.f32()?,
+                beta: r.f32()?,
+                bias: from_table(&GEMM_BIAS, r, "plan: unknown Gemm bias")?,
+            },
+            act: get_act(r)?,
+        },
+        K_MATMUL if parts::DENSE_BATCHED => {
+            let (m, k, n, rank) = (r.usize()?, r.usize()?, r.usize()?, r.rank()?);
+            Kernel::MatMul(BatchedMatMul {
+                m,
+                k,
+                n,
+                rank,
+                batch_shape: r.array(rank)?,
+                a_batch_strides: r.array(rank)?,
+                b_batch_strides: r.array(rank)?,
+            })
+        }
+        K_BINARY if parts::MATH_BINARY => {
+            let op = from_table(&BINARY_OPS, r, "plan: unknown binary operator")?;
+            let rank = r.rank()?;
+            let (out_shape, a_strides, b_strides) =
+                (r.array(rank)?, r.array(rank)?, r.array(rank)?);
+            let full_rank = r.rank()?;
+            let bc = Broadcast {
+                rank,
+                out_shape,
+                a_strides,
+                b_strides,
+                full_rank,
+                full_shape: r.array(full_rank)?,
+            };
+            Kernel::Binary { op, bc }
+        }
         K_BATCH_NORM if parts::NORMALIZATION => Kernel::BatchNorm {
             batch: r.usize()?,
             channels: r.usize()?,
@@ -523,11 +575,47 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
             },
             quantize: kind == K_QUANTIZE,
         },
-        K_TRANSPOSE if parts::LAYOUT_TRANSPOSE => get_transpose(r)?,
-        K_CONCAT if parts::LAYOUT_CONCAT => get_concat(r)?,
-        K_PAD if parts::LAYOUT_PAD => get_pad(r)?,
-        K_GATHER if parts::LAYOUT_GATHER => get_gather(r)?,
-        K_SLICE if parts::LAYOUT_SLICE => get_slice(r)?,
+        K_TRANSPOSE if parts::LAYOUT_TRANSPOSE => Kernel::Transpose {
+            shape: r.dims()?,
+            perm: r.dims()?,
+        },
+        K_CONCAT if parts::LAYOUT_CONCAT => {
+            let outer = r.usize()?;
+            let n = r.count(1)?;
+            let mut inners = Vec::new();
+            inners.try_reserve_exact(n)?;
+            for _ in 0..n {
+                inners.push(r.usize()?);
+            }
+            Kernel::Concat { outer, inners }
+        }
+        K_PAD if parts::LAYOUT_PAD => Kernel::Pad {
+            shape: r.dims()?,
+            begin: r.signed()?,
+            end: r.signed()?,
+            value: r.f32()?,
+        },
+        K_GATHER if parts::LAYOUT_GATHER => {
+            let (outer, axis_len, inner) = (r.usize()?, r.usize()?, r.usize()?);
+            let n = r.count(2)?;
+            let mut indices = Vec::new();
+            indices.try_reserve_exact(n)?;
+            for _ in 0..n {
+                indices.push(r.i64()?);
+            }
+            Kernel::Gather {
+                outer,
+                axis_len,
+                inner,
+                indices,
+            }
+        }
+        K_SLICE if parts::LAYOUT_SLICE => Kernel::Slice {
+            shape: r.dims()?,
+            starts: r.dims()?,
+            steps: r.signed()?,
+            out: r.dims()?,
+        },
         K_COPY => Kernel::Copy,
         // A kind of a part this build leaves out, or none at all.
         _ => {
@@ -537,129 +625,4 @@ pub(super) fn get_kernel(r: &mut Reader<'_>, kind: u32, out: &mut Kernel) -> Res
         }
     };
     Ok(())
-}
-
-// The kernels with large parameters are read out of line, each into the caller's one kernel
-// slot: inlined, their values took separate slots of the frame that reads a step (684 B of
-// stack in a build with every part).
-#[inline(never)]
-fn get_reduce(r: &mut Reader<'_>) -> Result<Kernel> {
-    let op = from_table(&REDUCE_OPS, r, "plan: unknown reduction")?;
-    let rank = r.rank()?;
-    let shape = r.array(rank)?;
-    let mut reduced = [false; MAX_RANK];
-    for b in reduced.get_mut(..rank).unwrap_or(&mut []) {
-        *b = r.bool()?;
-    }
-    let p = Reduce::new(
-        shape.get(..rank).unwrap_or(&[]),
-        reduced.get(..rank).unwrap_or(&[]),
-    )
-    .ok_or_else(|| malformed("plan: reduction geometry"))?;
-    Ok(Kernel::Reduce { op, p })
-}
-
-#[inline(never)]
-fn get_gemm(r: &mut Reader<'_>) -> Result<Kernel> {
-    Ok(Kernel::Gemm {
-        p: Gemm {
-            m: r.usize()?,
-            k: r.usize()?,
-            n: r.usize()?,
-            trans_a: r.bool()?,
-            trans_b: r.bool()?,
-            alpha: r.f32()?,
-            beta: r.f32()?,
-            bias: from_table(&GEMM_BIAS, r, "plan: unknown Gemm bias")?,
-        },
-        act: get_act(r)?,
-    })
-}
-
-#[inline(never)]
-fn get_matmul(r: &mut Reader<'_>) -> Result<Kernel> {
-    let (m, k, n, rank) = (r.usize()?, r.usize()?, r.usize()?, r.rank()?);
-    Ok(Kernel::MatMul(BatchedMatMul {
-        m,
-        k,
-        n,
-        rank,
-        batch_shape: r.array(rank)?,
-        a_batch_strides: r.array(rank)?,
-        b_batch_strides: r.array(rank)?,
-    }))
-}
-
-#[inline(never)]
-fn get_binary(r: &mut Reader<'_>) -> Result<Kernel> {
-    let op = from_table(&BINARY_OPS, r, "plan: unknown binary operator")?;
-    let rank = r.rank()?;
-    let (out_shape, a_strides, b_strides) = (r.array(rank)?, r.array(rank)?, r.array(rank)?);
-    let full_rank = r.rank()?;
-    let bc = Broadcast {
-        rank,
-        out_shape,
-        a_strides,
-        b_strides,
-        full_rank,
-        full_shape: r.array(full_rank)?,
-    };
-    Ok(Kernel::Binary { op, bc })
-}
-
-#[inline(never)]
-fn get_transpose(r: &mut Reader<'_>) -> Result<Kernel> {
-    Ok(Kernel::Transpose {
-        shape: r.dims()?,
-        perm: r.dims()?,
-    })
-}
-
-#[inline(never)]
-fn get_concat(r: &mut Reader<'_>) -> Result<Kernel> {
-    let outer = r.usize()?;
-    let n = r.count(1)?;
-    let mut inners = Vec::new();
-    inners.try_reserve_exact(n)?;
-    for _ in 0..n {
-        inners.push(r.usize()?);
-    }
-    Ok(Kernel::Concat { outer, inners })
-}
-
-#[inline(never)]
-fn get_pad(r: &mut Reader<'_>) -> Result<Kernel> {
-    Ok(Kernel::Pad {
-        shape: r.dims()?,
-        begin: r.signed()?,
-        end: r.signed()?,
-        value: r.f32()?,
-    })
-}
-
-#[inline(never)]
-fn get_gather(r: &mut Reader<'_>) -> Result<Kernel> {
-    let (outer, axis_len, inner) = (r.usize()?, r.usize()?, r.usize()?);
-    let n = r.count(2)?;
-    let mut indices = Vec::new();
-    indices.try_reserve_exact(n)?;
-    for _ in 0..n {
-        indices.push(r.i64()?);
-    }
-    Ok(Kernel::Gather {
-        outer,
-        axis_len,
-        inner,
-        indices,
-    })
-}
-
-#[inline(never)]
-fn get_slice(r: &mut Reader<'_>) -> Result<Kernel> {
-    Ok(Kernel::Slice {
-        shape: r.dims()?,
-        starts: r.dims()?,
-        steps: r.signed()?,
-        out: r.dims()?,
-    })
 }
