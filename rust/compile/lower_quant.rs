@@ -102,54 +102,37 @@ pub(crate) fn quantize_linear(
 
     // Folded: a constant input, scale and zero point.
     let scale_v = cx.const_f32(scale)?;
-    match (cx.konst(x)?, scale_v) {
-        (Some(ConstData::I64(v)), Some(scale_v)) if !quantize && zero_known => {
+    if let (Some(xc), Some(scale_v), true) = (cx.konst(x)?, scale_v, zero_known) {
+        cx.check_fold(len)?;
+        let mut y = Vec::new();
+        y.try_reserve_exact(len)?;
+        y.resize(len, 0.0f32);
+        let z = zero_v.as_deref();
+        match xc {
             // (x - zero) in integers first, as onnxruntime computes it.
-            let mut y = Vec::new();
-            cx.check_fold(len)?;
-            y.try_reserve_exact(len)?;
-            y.resize(len, 0.0f32);
-            for (i, yv) in y.iter_mut().enumerate() {
-                let c = (i / q.inner.max(1)) % q.channels.max(1);
-                let z = zero_v
-                    .as_ref()
-                    .and_then(|z| z.get(c))
-                    .map_or(0, |&z| z as i64);
-                let s = scale_v.get(c).copied().unwrap_or(1.0);
-                *yv = v.get(i).map_or(0.0, |&x| (x.saturating_sub(z)) as f32 * s);
+            ConstData::I64(v) if !quantize => {
+                for (i, yv) in y.iter_mut().enumerate() {
+                    let c = (i / q.inner.max(1)) % q.channels.max(1);
+                    let zc = z.and_then(|z| z.get(c)).map_or(0, |&z| z as i64);
+                    let s = scale_v.get(c).copied().unwrap_or(1.0);
+                    *yv = v.get(i).map_or(0.0, |&x| x.saturating_sub(zc) as f32 * s);
+                }
             }
+            // Quantizing integers: a cast to float first.
+            ConstData::I64(v) => {
+                let xf: Vec<f32> = try_collect(v.iter().map(|&v| v as f32))?;
+                quant::quantize(&q, &xf, scale_v, z, &mut y);
+            }
+            ConstData::F32(v) if quantize => quant::quantize(&q, v, scale_v, z, &mut y),
+            ConstData::F32(v) => quant::dequantize(&q, v, scale_v, z, &mut y),
+        }
+        if !quantize {
             return cx.define_const(out, shape, ConstData::F32(y.into()));
         }
-        (Some(ConstData::F32(v)), Some(scale_v)) if zero_known => {
-            cx.check_fold(len)?;
-            let mut y = Vec::new();
-            y.try_reserve_exact(len)?;
-            y.resize(len, 0.0f32);
-            let z = zero_v.as_deref();
-            if quantize {
-                quant::quantize(&q, v, scale_v, z, &mut y);
-                let ints: Vec<i64> = try_collect(y.iter().map(|&v| v as i64))?;
-                cx.define_const(out, shape, ConstData::I64(ints))?;
-                cx.set_elem(out, elem);
-                return Ok(());
-            }
-            quant::dequantize(&q, v, scale_v, z, &mut y);
-            return cx.define_const(out, shape, ConstData::F32(y.into()));
-        }
-        (Some(ConstData::I64(v)), Some(scale_v)) if zero_known => {
-            // Quantizing integers (a cast to float first).
-            let xf: Vec<f32> = try_collect(v.iter().map(|&v| v as f32))?;
-            cx.check_fold(len)?;
-            let mut y = Vec::new();
-            y.try_reserve_exact(len)?;
-            y.resize(len, 0.0f32);
-            quant::quantize(&q, &xf, scale_v, zero_v.as_deref(), &mut y);
-            let ints: Vec<i64> = try_collect(y.iter().map(|&v| v as i64))?;
-            cx.define_const(out, shape, ConstData::I64(ints))?;
-            cx.set_elem(out, elem);
-            return Ok(());
-        }
-        _ => {}
+        let ints: Vec<i64> = try_collect(y.iter().map(|&v| v as i64))?;
+        cx.define_const(out, shape, ConstData::I64(ints))?;
+        cx.set_elem(out, elem);
+        return Ok(());
     }
 
     // A run-time step.

@@ -116,7 +116,7 @@ impl BlockSink for PoolSink<'_> {
     }
 }
 
-/// Fast path of [`conv_pool2d`]: 3x3 stride-1 convolution, 2x2 stride-2 pooling without
+/// The blocked pooled convolution: 3x3 stride-1 convolution, 2x2 stride-2 pooling without
 /// padding whose windows all lie inside the conv output. The conv output is never stored:
 /// each pooling window is one 2x2 block of [`conv3x3_blocks`]. Returns false, writing
 /// nothing, when it does not apply (always applies where [`blocks_apply`] says so and the
@@ -200,7 +200,7 @@ fn pool_blocks(
     conv3x3_blocks(p, x, w, scratch, nbh, nbw, &mut sink)
 }
 
-/// Length of the `scratch` argument of [`conv_pool2d`] for this geometry (`pool` pools one
+/// Length of the scratch of a pooled convolution for this geometry (`pool` pools one
 /// plane), and whether [`conv3x3_pool2x2`] runs it with that scratch (and slices of their
 /// lengths): the compiler's choice between it and [`conv_then_pool`], checked again when a
 /// plan is read. The scratch is one conv plane, or the padded input rows of the 3x3 blocks
@@ -226,8 +226,9 @@ pub fn pooled_layout(p: &Conv2d, pool: &Pool2d) -> (usize, bool) {
     }
 }
 
-/// The scratch length of [`pooled_layout`].
-pub fn scratch_len(p: &Conv2d, pool: &Pool2d) -> usize {
+/// The scratch length of [`pooled_layout`] (tests).
+#[cfg(test)]
+pub(crate) fn scratch_len(p: &Conv2d, pool: &Pool2d) -> usize {
     pooled_layout(p, pool).0
 }
 
@@ -269,12 +270,13 @@ pub(crate) fn pool2x2_fits(pool: &Pool2d, out_h: usize, out_w: usize) -> bool {
         && pool.out_w <= out_w / 2
 }
 
-/// `y = pool(act(conv(x)))`. `p` is the whole convolution, `pool` the pooling of one plane
-/// (`batch == channels == 1`, input `p.out_h x p.out_w`); `scratch` holds [`scratch_len`]
-/// values (at least one conv plane).
-/// Returns without writing when the geometry is inconsistent or a slice is too short.
+/// `y = pool(act(conv(x)))` by the blocks where they apply, else plane by plane (what a
+/// step runs; the tests' reference). `p` is the whole convolution, `pool` the pooling of one
+/// plane (`batch == channels == 1`, input `p.out_h x p.out_w`); `scratch` holds
+/// [`scratch_len`] values (at least one conv plane).
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
-pub fn conv_pool2d(
+pub(crate) fn conv_pool2d(
     p: &Conv2d,
     act: Activation,
     pool: &Pool2d,
@@ -291,8 +293,9 @@ pub fn conv_pool2d(
     conv_then_pool(p, act, pool, max, x, w, bias, scratch, y);
 }
 
-/// The general path of [`conv_pool2d`]: each output plane convolved into `scratch`, then
-/// pooled (out of line: see [`pool_blocks`]).
+/// The general pooled convolution: each output plane convolved into `scratch` (one plane
+/// of the convolution, at least), then pooled; returns without writing when the geometry is
+/// inconsistent or a slice is too short (out of line: see [`pool_blocks`]).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn conv_then_pool(

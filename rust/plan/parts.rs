@@ -154,30 +154,18 @@ const TABLE: [(Part, &str, bool, &str); 21] = [
 ];
 
 impl Part {
-    /// Every part, in declaration order.
-    pub const ALL: [Part; 21] = [
-        Part::ConvAny,
-        Part::Conv3x3,
-        Part::Conv3x3Pool,
-        Part::PoolWindow,
-        Part::PoolGlobal,
-        Part::DenseLayer,
-        Part::DenseGemm,
-        Part::DenseBatched,
-        Part::Activation,
-        Part::MathUnary,
-        Part::MathBinary,
-        Part::SoftmaxPlain,
-        Part::SoftmaxLog,
-        Part::Reduce,
-        Part::Normalization,
-        Part::Quant,
-        Part::LayoutTranspose,
-        Part::LayoutConcat,
-        Part::LayoutPad,
-        Part::LayoutGather,
-        Part::LayoutSlice,
-    ];
+    /// Every part, in declaration order (`TABLE`'s).
+    // Evaluated at compile time: an index out of range would fail the build, not panic.
+    #[allow(clippy::indexing_slicing)]
+    pub const ALL: [Part; TABLE.len()] = {
+        let mut all = [Part::ConvAny; TABLE.len()];
+        let mut i = 0;
+        while i < TABLE.len() {
+            all[i] = TABLE[i].0;
+            i += 1;
+        }
+        all
+    };
 
     fn entry(self) -> (Part, &'static str, bool, &'static str) {
         // `TABLE` lists the variants in declaration order.

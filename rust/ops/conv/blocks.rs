@@ -498,7 +498,7 @@ pub fn conv3x3_plain_scratch_len(p: &Conv2d) -> Option<usize> {
 /// Cortex-M4F the VFMA assembly kernel), with `ring` of [`conv3x3_plain_scratch_len`] values.
 /// Returns false, writing nothing, when the geometry or a slice length does not fit (the
 /// caller then runs [`conv2d`], which gives the same results up to rounding, where the build
-/// has it). Out of line (as [`crate::ops::fused::conv_pool2d`]): inlined into the step that
+/// has it). Out of line (as [`crate::ops::fused::conv3x3_pool2x2`]): inlined into the step that
 /// runs it, its frame and the pooled convolution's would add up on the stack of every
 /// inference.
 #[inline(never)]

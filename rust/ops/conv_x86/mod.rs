@@ -21,7 +21,7 @@
 //! Fused pooling (MaxPool / AveragePool with a 2x2 kernel, stride 2, no padding, floor mode):
 //! each pixel block is one or two pooling windows (2x2 conv pixels each), reduced in registers
 //! after bias and activation with exactly the comparisons and the summation order of
-//! `fused::conv_pool2d` (max: from `-inf`, a value replaces the maximum when greater, so NaN is
+//! `fused::conv_then_pool` (max: from `-inf`, a value replaces the maximum when greater, so NaN is
 //! skipped; average: `((0 + a) + b + c + d) / 4`); the conv output is never stored.
 
 use alloc::collections::TryReserveError;
@@ -276,7 +276,7 @@ impl PackedConv {
     }
 
     /// Computes `y = act(conv(x) + bias)` (pooled, with pooling), exactly what
-    /// `conv::conv2d` / `fused::conv_pool2d` compute up to the summation order. Returns false
+    /// `conv::conv2d` / `fused::conv_then_pool` compute up to the summation order. Returns false
     /// without writing when the slices are too short (the caller then runs the portable
     /// kernel, which handles that case its own way).
     pub fn run(&self, x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) -> bool {
